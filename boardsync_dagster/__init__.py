@@ -1,0 +1,1 @@
+"""boardsync: a complete, verified daily history of Eastmoney board membership."""

@@ -1,0 +1,87 @@
+"""Plain data shared by the engine, the Dagster layer, the benchmark and the tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class BoardKind(StrEnum):
+    INDUSTRY = "industry"
+    CONCEPT = "concept"
+
+
+@dataclass(frozen=True)
+class Board:
+    """One row of a board list: code is the stable identity, names get renamed."""
+
+    code: str
+    name: str
+    kind: BoardKind
+
+
+@dataclass(frozen=True)
+class Member:
+    """One stock in one board. market is 'SH', 'SZ' or 'BJ'."""
+
+    stock_code: str
+    stock_name: str
+    market: str
+
+
+@dataclass
+class BoardResult:
+    """A finished board, handed to the checkpoint callback as soon as it is validated.
+
+    complete is True when len(members) == reported_total, or when the pages ran out before an
+    over-reported total (then short_total_note says so).
+    """
+
+    board: Board
+    reported_total: int
+    members: list[Member]
+    pages: int
+    complete: bool
+    short_total_note: str | None = None
+
+
+@dataclass
+class BoardFailure:
+    board: Board
+    error_class: str
+    last_error: str
+    attempts: int
+
+
+@dataclass
+class KindReport:
+    boards_ok: int = 0
+    boards_total: int = 0
+    members: int = 0
+    requests: int = 0
+
+
+@dataclass
+class SyncReport:
+    """The seed's result table, in data."""
+
+    kinds: dict[str, KindReport] = field(default_factory=dict)
+    ips_used: int = 0
+    requests: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    failures: list[BoardFailure] = field(default_factory=list)
+    skipped: int = 0
+    duration_s: float = 0.0
+    stopped_reason: str | None = None
+
+    @property
+    def boards_ok(self) -> int:
+        return sum(k.boards_ok for k in self.kinds.values())
+
+    @property
+    def boards_total(self) -> int:
+        return sum(k.boards_total for k in self.kinds.values())
+
+    @property
+    def members(self) -> int:
+        return sum(k.members for k in self.kinds.values())

@@ -1,0 +1,61 @@
+"""`boardsync simulate`: serve the simulator until SIGINT or SIGTERM, after printing where it listens."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+
+from boardsync_dagster.simulator.formats import FORMATS
+from boardsync_dagster.simulator.profiles import PROFILES
+from boardsync_dagster.simulator.server import Simulator
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "simulate",
+        help="serve an offline Eastmoney clist API and proxy vendor on loopback",
+        description="Prints one JSON line with eastmoney_url, vendor_url and stats_url, then serves until "
+        "SIGINT/SIGTERM. Durations are simulated seconds, multiplied by --scale.",
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="real seconds per simulated second")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="seed")
+    parser.add_argument("--vendor-format", choices=FORMATS, default="text")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--boards-scale", type=float, default=1.0, help="x the seed run's 527 boards")
+    parser.add_argument("--vendor-key", default="sim-key")
+    parser.add_argument("--quota", type=int, default=200, help="IPs per vendor day")
+    parser.add_argument("--min-interval", type=float, default=2.0, help="simulated s between vendor calls")
+    parser.add_argument("--ip-ttl", type=float, default=60.0, help="simulated s each proxy lives")
+    parser.add_argument("--proxy-user", default=None)
+    parser.add_argument("--proxy-password", default=None)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    sim = Simulator(
+        profile=args.profile,
+        scale=args.scale,
+        seed=args.seed,
+        boards_scale=args.boards_scale,
+        vendor_format=args.vendor_format,
+        vendor_key=args.vendor_key,
+        proxy_user=args.proxy_user,
+        proxy_password=args.proxy_password,
+        quota=args.quota,
+        min_interval=args.min_interval,
+        ip_ttl=args.ip_ttl,
+    )
+    with sim:
+        urls = {"eastmoney_url": sim.eastmoney_url, "vendor_url": sim.vendor_url, "stats_url": sim.stats_url}
+        print(json.dumps(urls), flush=True)
+        # A bounded wait in a loop: the signal handler runs between waits even where a wait is not interruptible.
+        while not stop.wait(0.5):
+            pass
+    print(json.dumps({"stopped": True, "stats": sim.stats()}), file=sys.stderr, flush=True)
+    return 0

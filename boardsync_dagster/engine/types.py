@@ -73,6 +73,12 @@ class SyncReport:
     skipped: int = 0
     duration_s: float = 0.0
     stopped_reason: str | None = None
+    # The error that stopped the run (QuotaExhausted, VendorAuthError, Stopped, ...), None when it ran to the end.
+    fatal: Exception | None = field(default=None, repr=False, compare=False)
+    vendor_calls: int = 0
+    vendor_refusals: int = 0
+    # Boards accepted short of an over-reported total, and similar remarks worth a log line.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def boards_ok(self) -> int:

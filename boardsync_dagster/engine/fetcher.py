@@ -1,0 +1,356 @@
+"""The manager (the calling thread) and its workers, sharing one queue of (retry_count, page task)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import random
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from boardsync_dagster.engine.clock import Clock
+from boardsync_dagster.engine.config import SyncConfig
+from boardsync_dagster.engine.eastmoney import EastmoneyClient
+from boardsync_dagster.engine.errors import (
+    ACTIONS,
+    ErrorClass,
+    FatalSyncError,
+    FetchError,
+    Stopped,
+    VendorAuthError,
+)
+from boardsync_dagster.engine.pages import PageBook
+from boardsync_dagster.engine.parse import Page
+from boardsync_dagster.engine.proxy import ProxyManager
+from boardsync_dagster.engine.report import stop_message
+from boardsync_dagster.engine.types import Board, BoardFailure, BoardKind, BoardResult, KindReport, SyncReport
+from boardsync_dagster.engine.workqueue import WorkQueue
+
+log = logging.getLogger("boardsync.engine")
+
+
+@dataclass
+class Progress:
+    boards_done: int
+    boards_total: int
+    members: int
+    ips_used: int
+    requests: int
+    errors: dict[str, int]
+    elapsed_s: float
+    eta_s: float | None
+
+
+@dataclass
+class BoardListResult:
+    boards: list[Board]
+    reported_totals: dict[BoardKind, int]
+    complete: bool
+    report: SyncReport
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a page task fetches: a board's members, or (board is None) the board list of a kind."""
+
+    key: str
+    kind: BoardKind
+    board: Board | None = None
+
+    def fetch(self, client: EastmoneyClient, page: int, proxies: dict[str, str] | None) -> Page:
+        if self.board is None:
+            return client.board_list_page(self.kind, page, proxies)
+        return client.member_page(self.board.code, page, proxies)
+
+    def row_key(self, row) -> str:
+        return row.code if self.board is None else row.stock_code
+
+
+@dataclass(frozen=True)
+class Task:
+    target: Target
+    page: int
+    generation: int
+
+
+@dataclass
+class _Done:
+    task: Task
+    retry: int
+    outcome: Page | FetchError
+
+
+@dataclass
+class _Fatal:
+    error: FatalSyncError
+
+
+@dataclass
+class _State:
+    book: PageBook
+    last_error: FetchError | None = None
+    attempts: int = 0
+    finished: bool = False
+
+
+def outcome_of(page_no: int, page: Page) -> Page | FetchError:
+    """Turn a parsed page into success or a classified error, knowing which page it was.
+
+    Past page 1, an empty page or data:null is how the pages end (the total can be over-reported): a success for
+    the IP, judged by the PageBook. On page 1 of a board with members, either is a bad answer.
+    """
+    if page.error is not None:
+        if page.error.error_class is ErrorClass.DATA_NULL and page_no > 1:
+            return Page(total=-1, rows=[])
+        return page.error
+    if page_no == 1 and not page.rows and page.total > 0:
+        return FetchError(ErrorClass.EMPTY_PAGE, f"page 1 is empty but total is {page.total}")
+    return page
+
+
+class _Run:
+    def __init__(self, targets, client, proxies, config, clock, stop_event, on_complete, progress) -> None:
+        self.targets: list[Target] = targets
+        self.client = client
+        self.proxies: ProxyManager = proxies
+        self.cfg: SyncConfig = config
+        self.clock: Clock = clock
+        self.stop_event = stop_event
+        self.on_complete = on_complete
+        self.progress = progress
+        self.rng = random.Random(config.seed)
+        self.halt = threading.Event()
+        self.queue = WorkQueue()
+        self.results: queue.Queue = queue.Queue()
+        self.states = {
+            t.key: _State(PageBook(config.page_size, config.end_confirmations, t.row_key)) for t in targets
+        }
+        self.report = SyncReport(kinds={k.value: KindReport() for k in {t.kind for t in targets}})
+        for t in targets:
+            self.report.kinds[t.kind.value].boards_total += 1
+        self.done = 0
+        self.fatal: FatalSyncError | None = None
+
+    def run(self) -> SyncReport:
+        started = self.clock.monotonic()
+        stats = self.proxies.stats
+        before = (stats.ips_used, stats.vendor_calls, stats.refusals)
+        for target in self.targets:
+            self.queue.put_back(0, Task(target, 1, 0))
+        workers = [
+            threading.Thread(target=self._worker, args=(random.Random(self.rng.random()),), daemon=True)
+            for _ in range(min(self.cfg.workers, max(1, len(self.targets))))
+        ]
+        for w in workers:
+            w.start()
+        next_progress = started + self.cfg.progress_interval
+        try:
+            while self.done < len(self.targets) and self.fatal is None:
+                if self.stop_event is not None and self.stop_event.is_set():
+                    self.fatal = Stopped("stop requested")
+                    break
+                with contextlib.suppress(queue.Empty):
+                    self._handle(self.results.get(timeout=self.cfg.poll_interval))
+                if self.progress is not None and self.clock.monotonic() >= next_progress:
+                    next_progress = self.clock.monotonic() + self.cfg.progress_interval
+                    self.progress(self._progress(started))
+        finally:
+            self.halt.set()
+            self.queue.close()
+            deadline = self.clock.monotonic() + self.cfg.stop_grace
+            for w in workers:
+                w.join(max(0.0, deadline - self.clock.monotonic()))
+        # Pages that arrived while stopping can still complete a board: keep them.
+        while True:
+            try:
+                self._handle(self.results.get_nowait())
+            except queue.Empty:
+                break
+        self.report.duration_s = self.clock.monotonic() - started
+        self.report.ips_used = stats.ips_used - before[0]
+        self.report.vendor_calls = stats.vendor_calls - before[1]
+        self.report.vendor_refusals = stats.refusals - before[2]
+        if self.fatal is not None:
+            self.report.fatal = self.fatal
+            self.report.stopped_reason = stop_message(
+                self.fatal, self.done, len(self.targets), self.proxies.redact
+            )
+            log.warning(self.report.stopped_reason)
+        return self.report
+
+    # --- workers ------------------------------------------------------------------------------------------------
+
+    def _worker(self, rng: random.Random) -> None:
+        cfg = self.cfg
+        if self.clock.sleep(rng.uniform(0, cfg.start_stagger), self.halt):
+            return
+        while True:
+            item = self.queue.get(self.halt, cfg.poll_interval)
+            if item is None:
+                return
+            retry, task = item
+            if self.clock.sleep(rng.uniform(cfg.req_delay_min, cfg.req_delay_max), self.halt):
+                return
+            try:
+                lease = self.proxies.acquire(self.halt)
+            except FatalSyncError as exc:
+                self.results.put(_Fatal(exc))
+                return
+            outcome = outcome_of(task.page, task.target.fetch(self.client, task.page, lease.proxies))
+            if isinstance(outcome, FetchError):
+                rule = ACTIONS[outcome.error_class]
+                if rule.fatal_on_fixed_proxy and not self.proxies.rotating:
+                    self.results.put(
+                        _Fatal(VendorAuthError(f"{lease.label}: {outcome.message}; check user/password"))
+                    )
+                    return
+                if rule.change_ip:
+                    self.proxies.report_failure(lease)
+                else:
+                    self.proxies.report_success(lease)  # it reached the server: the IP works
+            else:
+                self.proxies.report_success(lease)
+            self.results.put(_Done(task, retry, outcome))
+
+    # --- the manager ----------------------------------------------------------------------------------------------
+
+    def _handle(self, msg: _Done | _Fatal) -> None:
+        if isinstance(msg, _Fatal):
+            self.fatal = self.fatal or msg.error
+            return
+        task, target = msg.task, msg.task.target
+        state = self.states[target.key]
+        self.report.requests += 1
+        self.report.kinds[target.kind.value].requests += 1
+        if state.finished or task.generation != state.book.generation:
+            return
+        state.attempts += 1
+        if isinstance(msg.outcome, FetchError):
+            self._failed(state, task, msg.retry, msg.outcome)
+            return
+        page = msg.outcome
+        verdict = state.book.record(task.page, None if page.total < 0 else page.total, page.rows)
+        if verdict.restart is not None:
+            self._failed(
+                state, task, state.book.restarts, FetchError(ErrorClass.INCONSISTENT, verdict.restart)
+            )
+        elif verdict.rows is not None:
+            self._complete(state, target, verdict.rows, verdict.note)
+        elif verdict.fetch:
+            retry = msg.retry + 1 if verdict.refetch else 0
+            self.queue.put_front([(retry, Task(target, p, task.generation)) for p in verdict.fetch])
+
+    def _failed(self, state: _State, task: Task, retry: int, error: FetchError) -> None:
+        self.report.errors[error.error_class.value] = self.report.errors.get(error.error_class.value, 0) + 1
+        error = FetchError(error.error_class, self.proxies.redact(error.message))
+        state.last_error = error
+        log.debug("%s page %d: %s (retry %d)", task.target.key, task.page, error, retry)
+        if not ACTIONS[error.error_class].retry or retry >= self.cfg.max_retry:
+            self._give_up(state, task.target, error)
+            return
+        if error.error_class is ErrorClass.INCONSISTENT:
+            state.book.restart()
+            self.queue.put_back(state.book.restarts, Task(task.target, 1, state.book.generation))
+            return
+        self.queue.put_back(retry + 1, task)
+
+    def _give_up(self, state: _State, target: Target, error: FetchError) -> None:
+        state.finished = True
+        self.done += 1
+        board = target.board or Board(code=target.key, name=target.key, kind=target.kind)
+        reason = error.message
+        if error.error_class is ErrorClass.DATA_NULL:
+            reason = f"board gone: data:null on {state.attempts} attempts ({error.message})"
+        self.report.failures.append(BoardFailure(board, error.error_class.value, reason, state.attempts))
+        log.warning("%s failed permanently: %s", target.key, reason)
+
+    def _complete(self, state: _State, target: Target, rows: list, note: str | None) -> None:
+        state.finished = True
+        self.done += 1
+        kind = self.report.kinds[target.kind.value]
+        kind.boards_ok += 1
+        kind.members += len(rows)
+        if note:
+            self.report.notes.append(f"{target.key}: {note}")
+            log.info("%s: %s", target.key, note)
+        self.on_complete(target, state.book, rows, note)
+
+    def _progress(self, started: float) -> Progress:
+        elapsed = self.clock.monotonic() - started
+        total = len(self.targets)
+        eta = elapsed / self.done * (total - self.done) if self.done else None
+        return Progress(
+            boards_done=self.done,
+            boards_total=total,
+            members=self.report.members,
+            ips_used=self.proxies.stats.ips_used,
+            requests=self.report.requests,
+            errors=dict(self.report.errors),
+            elapsed_s=elapsed,
+            eta_s=eta,
+        )
+
+
+def sync_members(
+    boards: list[Board],
+    client: EastmoneyClient,
+    proxies: ProxyManager,
+    config: SyncConfig,
+    *,
+    checkpoint: Callable[[BoardResult], None],
+    progress: Callable[[Progress], None] | None = None,
+    stop_event: threading.Event | None = None,
+    skip: Iterable[str] = frozenset(),
+    clock: Clock | None = None,
+) -> SyncReport:
+    """Fetch every board's members; checkpoint each validated board from this thread. Never raises for expected
+    failures: a fatal one stops the workers and comes back as report.stopped_reason / report.fatal."""
+    config.validate()
+    skip = set(skip)
+    unique = {b.code: b for b in boards if b.code not in skip}
+    targets = [Target(b.code, b.kind, b) for b in unique.values()]
+
+    def on_complete(target: Target, book: PageBook, rows: list, note: str | None) -> None:
+        checkpoint(BoardResult(target.board, book.total or 0, rows, book.expected, True, note))
+
+    run = _Run(targets, client, proxies, config, clock or proxies.clock, stop_event, on_complete, progress)
+    report = run.run()
+    report.skipped = len({b.code for b in boards if b.code in skip})
+    return report
+
+
+def fetch_board_list(
+    client: EastmoneyClient,
+    proxies: ProxyManager,
+    config: SyncConfig,
+    *,
+    kinds: Iterable[BoardKind] = (BoardKind.INDUSTRY, BoardKind.CONCEPT),
+    stop_event: threading.Event | None = None,
+    clock: Clock | None = None,
+) -> BoardListResult:
+    """Today's board lists, every page, validated like a board: distinct codes == the reported total."""
+    config.validate()
+    targets = [Target(f"{kind.value} list", kind) for kind in dict.fromkeys(kinds)]
+    found: dict[BoardKind, list[Board]] = {}
+    totals: dict[BoardKind, int] = {}
+
+    def on_complete(target: Target, book: PageBook, rows: list, note: str | None) -> None:
+        found[target.kind] = rows
+        totals[target.kind] = book.total or 0
+
+    run = _Run(
+        targets, client, proxies, config, clock or proxies.clock, stop_event, on_complete, progress=None
+    )
+    report = run.run()
+    for kind, rows in found.items():
+        report.kinds[kind.value].boards_ok = len(rows)
+        report.kinds[kind.value].boards_total = totals[kind]
+    complete = len(found) == len(targets)
+    error = (
+        report.stopped_reason or "; ".join(f"{f.board.code}: {f.last_error}" for f in report.failures) or None
+    )
+    boards = [b for kind in dict.fromkeys(kinds) for b in found.get(kind, [])]
+    return BoardListResult(boards, totals, complete, report, None if complete else error)

@@ -1,0 +1,384 @@
+"""ProxyManager: where IPs come from (vendor, fixed proxy/tunnel, or direct), how long each is used, and when to stop.
+
+One lease is shared by all workers (the seed shared one IP among six and was never banned): IPs are scarce, and a
+shared lease is what keeps a run under 50 of them. Vendor calls are single-flight and spaced min_interval apart.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from boardsync_dagster.engine.clock import Clock, SystemClock, next_vendor_midnight, vendor_day
+from boardsync_dagster.engine.config import SyncConfig
+from boardsync_dagster.engine.errors import (
+    BanSuspected,
+    ConfigError,
+    FatalSyncError,
+    IpBudgetSpent,
+    QuotaExhausted,
+    Stopped,
+    VendorAnswerError,
+    VendorAuthError,
+    VendorUnavailable,
+)
+from boardsync_dagster.engine.ledger import MemoryLedger, QuotaLedger
+from boardsync_dagster.engine.masking import Redactor, mask_url
+from boardsync_dagster.engine.vendor_formats import FORMATS, Endpoint, Refusal, parse_answer
+
+# (url, timeout) -> (HTTP status, body text); raises requests.RequestException when the vendor is unreachable.
+VendorGet = Callable[[str, float], tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    proxy_api: str | None = field(default=None, repr=False)
+    proxy_url: str | None = field(default=None, repr=False)
+    user: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    vendor_format: str = "auto"
+
+    @property
+    def mode(self) -> str:
+        return "vendor" if self.proxy_api else "fixed" if self.proxy_url else "direct"
+
+    def validate(self) -> ProxySettings:
+        if self.proxy_api and self.proxy_url:
+            raise ConfigError(
+                "ProxySettings: give proxy_api (a vendor) or proxy_url (a fixed proxy), not both"
+            )
+        if self.vendor_format not in FORMATS:
+            raise ConfigError(f"ProxySettings.vendor_format: {self.vendor_format!r} is not one of {FORMATS}")
+        for name in ("proxy_api", "proxy_url"):
+            url = getattr(self, name)
+            if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname):
+                raise ConfigError(f"ProxySettings.{name}: must be an http(s) URL, got {mask_url(url)}")
+        if bool(self.user) != bool(self.password):
+            raise ConfigError("ProxySettings.user/password: give both or neither")
+        return self
+
+    def __repr__(self) -> str:
+        shown = mask_url(self.proxy_api or self.proxy_url or "") or "direct"
+        auth = ", user=***" if self.user else ""
+        return f"ProxySettings({self.mode}: {shown}{auth}, vendor_format={self.vendor_format!r})"
+
+
+@dataclass(eq=False)
+class Lease:
+    """One IP as handed to workers. Counters are changed only under the manager's lock."""
+
+    id: int
+    label: str  # host:port, or "direct" / "fixed proxy": never credentials
+    proxies: dict[str, str] | None = field(repr=False)
+    address: tuple[str, int] = ("", 0)
+    issued_at: float = 0.0
+    expires_at: float = float("inf")
+    requests: int = 0
+    successes: int = 0
+    consecutive_failures: int = 0
+    failed: bool = False
+
+
+@dataclass
+class ProxyStats:
+    ips_used: int = 0  # IPs the vendor issued to this run
+    vendor_calls: int = 0
+    refusals: int = 0  # vendor answers that issued nothing (too fast, quota, auth, garbage)
+    too_fast: int = 0
+    vendor_unreachable: int = 0
+    ips_failed: int = 0  # leases invalidated by mark_failed / report_failure
+    ips_dead_on_arrival: int = 0  # invalidated before serving a single request
+
+
+class ProxyManager:
+    def __init__(
+        self,
+        settings: ProxySettings,
+        config: SyncConfig,
+        ledger: QuotaLedger | None = None,
+        clock: Clock | None = None,
+        *,
+        vendor_get: VendorGet | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings.validate()
+        self.config = config
+        self.ledger = ledger if ledger is not None else MemoryLedger()
+        self.clock = clock or SystemClock()
+        self.stats = ProxyStats()
+        self.redact = Redactor([settings.proxy_api, settings.proxy_url, settings.user, settings.password])
+        self._vendor_get = vendor_get or http_get
+        self._rng = rng or random.Random(config.seed)
+        self._lock = threading.Condition()
+        self._current: Lease | None = None
+        self._spares: list[Lease] = []
+        self._extracting = False
+        self._fatal: FatalSyncError | None = None
+        self._last_call_end: float | None = None
+        self._next_id = 1
+        self._failed_addresses: set[tuple[str, int]] = set()
+        # Whether each of the last ban_stop_after invalidated-or-retired IPs ever served a request.
+        self._recent_ips: collections.deque[bool] = collections.deque(maxlen=config.ban_stop_after)
+        self._fixed = None if settings.mode == "vendor" else self._fixed_lease()
+
+    @property
+    def rotating(self) -> bool:
+        """True when a failed IP can be exchanged for another (vendor mode)."""
+        return self._fixed is None
+
+    def __repr__(self) -> str:
+        return f"ProxyManager({self.settings!r}, {self.stats})"
+
+    # --- leases -----------------------------------------------------------------------------------------------
+
+    def acquire(self, stop_event: threading.Event | None = None) -> Lease:
+        """The shared live lease, or a fresh one from the vendor. Raises a FatalSyncError when the run must stop."""
+        if self._fixed is not None:
+            return self._fixed
+        with self._lock:
+            while True:
+                if self._fatal is not None:
+                    raise self._fatal
+                if stop_event is not None and stop_event.is_set():
+                    raise Stopped("stop requested")
+                lease = self._live_lease()
+                if lease is not None:
+                    return lease
+                if not self._extracting:
+                    self._extracting = True
+                    break
+                # Single-flight: another thread is calling the vendor; wait for its lease instead of calling too.
+                self._lock.wait(self.config.poll_interval)
+        try:
+            leases = self._extract(stop_event)
+        except FatalSyncError as exc:
+            with self._lock:
+                if not isinstance(exc, Stopped):
+                    self._fatal = exc
+                raise
+        finally:
+            with self._lock:
+                self._extracting = False
+                self._lock.notify_all()
+        with self._lock:
+            self._current = leases[0]
+            self._spares.extend(leases[1:])
+            return leases[0]
+
+    def report_success(self, lease: Lease) -> None:
+        with self._lock:
+            lease.requests += 1
+            lease.successes += 1
+            lease.consecutive_failures = 0
+
+    def report_failure(self, lease: Lease) -> bool:
+        """An IP-blamed failure. Returns True when the lease is now dropped.
+
+        A lease that never served a request is dead on arrival and goes at once; one that has served keeps going
+        until ip_fail_limit failures in a row, so a random dropped connection does not cost a whole IP.
+        """
+        with self._lock:
+            lease.requests += 1
+            if lease.failed:
+                return True
+            lease.consecutive_failures += 1
+            if lease.successes == 0 or lease.consecutive_failures >= self.config.ip_fail_limit:
+                self._invalidate(lease)
+                return True
+            return False
+
+    def mark_failed(self, lease: Lease) -> None:
+        """Invalidate exactly this IP, now: it is never handed out again. Idempotent; never calls the vendor."""
+        with self._lock:
+            if not lease.failed:
+                self._invalidate(lease)
+
+    def _invalidate(self, lease: Lease) -> None:
+        if lease is self._fixed:
+            return  # a fixed proxy or direct: there is no other IP to switch to
+        lease.failed = True
+        self._failed_addresses.add(lease.address)
+        self.stats.ips_failed += 1
+        if lease.successes == 0:
+            self.stats.ips_dead_on_arrival += 1
+        if self._current is lease:
+            self._current = None
+        self._spares = [s for s in self._spares if s is not lease]
+        self._recent_ips.append(lease.successes > 0)
+        if len(self._recent_ips) == self._recent_ips.maxlen and not any(self._recent_ips):
+            self._fatal = BanSuspected(
+                f"Eastmoney appears to ban every IP: the last {len(self._recent_ips)} IPs all failed "
+                "before serving a single request"
+            )
+
+    def _live_lease(self) -> Lease | None:
+        now = self.clock.monotonic()
+        for lease in [self._current, *self._spares]:
+            if lease is not None and not lease.failed and now < lease.expires_at:
+                self._current = lease
+                self._spares = [s for s in self._spares if s is not lease and now < s.expires_at]
+                return lease
+        retired = self._current
+        if retired is not None and not retired.failed and retired.requests > 0:
+            self._recent_ips.append(retired.successes > 0)
+        self._current = None
+        self._spares = []
+        return None
+
+    # --- the vendor -------------------------------------------------------------------------------------------
+
+    def _extract(self, stop_event: threading.Event | None) -> list[Lease]:
+        """Call the vendor (spaced, bounded retries) until it issues IPs or the run must stop."""
+        unreachable = too_fast = 0
+        while True:
+            self._wait_for_slot(stop_event)
+            day = self._reserve()
+            self.stats.vendor_calls += 1
+            try:
+                status, text = self._vendor_get(self.settings.proxy_api or "", self.config.timeout)
+            except requests.RequestException as exc:
+                status, text = 0, type(exc).__name__
+            finally:
+                self._last_call_end = self.clock.monotonic()
+            if status == 0 or status >= 500:
+                self._release(day, 1)
+                unreachable += 1
+                self.stats.vendor_unreachable += 1
+                if unreachable >= self.config.vendor_attempts:
+                    raise VendorUnavailable(
+                        f"proxy vendor {self._shown_api()} unreachable after {unreachable} attempts "
+                        f"(last: {self.redact(text[:80]) if status == 0 else f'HTTP {status}'})"
+                    )
+                continue
+            answer = parse_answer(text, self.settings.vendor_format, self.clock.now())
+            if answer.endpoints:
+                self._release(day, 1 - len(answer.endpoints))
+                self.stats.ips_used += len(answer.endpoints)
+                fresh = [ep for ep in answer.endpoints if (ep.host, ep.port) not in self._failed_addresses]
+                leases = self._leases(fresh)
+                if leases:
+                    return leases
+                if fresh:
+                    raise VendorAnswerError(
+                        "the vendor issued IPs that expire before they can be used (clock or timezone wrong?)"
+                    )
+                continue  # the vendor handed back an IP we marked failed: it is never used again
+            self.stats.refusals += 1
+            message = self.redact(answer.message)
+            if answer.refusal is Refusal.TOO_FAST:
+                self._release(day, 1)
+                too_fast += 1
+                self.stats.too_fast += 1
+                if too_fast > self.config.vendor_too_fast_limit:
+                    raise VendorUnavailable(
+                        f"the vendor keeps answering 'too fast' ({message}); raise min_interval"
+                    )
+                continue
+            if answer.refusal is Refusal.QUOTA:
+                self._release(day, 1)
+                with self._lock:
+                    # The vendor knows better than our ledger (another consumer?): record the day as spent.
+                    self.ledger.add(day, self.config.max_ips - self.ledger.used(day))
+                raise QuotaExhausted(
+                    f"the vendor says the daily quota is spent: {message}; {self._renewal()}"
+                )
+            if answer.refusal is Refusal.AUTH or status in (401, 403):
+                self._release(day, 1)
+                raise VendorAuthError(f"the vendor refused the account (key, whitelist or login): {message}")
+            # Garbage: the vendor may have counted an IP, so the reservation stays.
+            raise VendorAnswerError(f"unusable vendor answer (HTTP {status}): {message}")
+
+    def _wait_for_slot(self, stop_event: threading.Event | None) -> None:
+        if self._last_call_end is not None:
+            wait = self._last_call_end + self.config.min_interval - self.clock.monotonic()
+            if wait > 0 and self.clock.sleep(wait, stop_event):
+                raise Stopped("stop requested")
+        if stop_event is not None and stop_event.is_set():
+            raise Stopped("stop requested")
+
+    def _reserve(self) -> object:
+        """Count one IP before asking for it, so a crash mid-call never under-counts the day."""
+        with self._lock:
+            per_run = self.config.max_ips_per_run
+            if per_run is not None and self.stats.ips_used >= per_run:
+                raise IpBudgetSpent(f"this run has used its cap of {per_run} IPs (max_ips_per_run)")
+            day = vendor_day(self.clock.now())
+            used = self.ledger.used(day)
+            if used >= self.config.max_ips:
+                raise QuotaExhausted(
+                    f"the daily proxy quota is spent: {used}/{self.config.max_ips} IPs used on vendor day {day}; "
+                    f"{self._renewal()}"
+                )
+            self.ledger.add(day, 1)
+            return day
+
+    def _release(self, day, n: int) -> None:
+        if n:
+            with self._lock:
+                self.ledger.add(day, -n)
+
+    def _renewal(self) -> str:
+        now = self.clock.now()
+        midnight = next_vendor_midnight(now)
+        minutes = int((midnight - now).total_seconds() // 60)
+        return (
+            f"it renews at {midnight:%Y-%m-%d %H:%M} Asia/Shanghai (in {minutes // 60} h {minutes % 60} min)"
+        )
+
+    def _leases(self, endpoints: list[Endpoint]) -> list[Lease]:
+        cfg = self.config
+        now_mono, now_wall = self.clock.monotonic(), self.clock.now()
+        leases = []
+        with self._lock:
+            for ep in endpoints:
+                end = now_mono + cfg.ip_ttl + self._rng.uniform(-cfg.ttl_jitter, cfg.ttl_jitter)
+                if ep.expires_at is not None:
+                    vendor_end = now_mono + (ep.expires_at - now_wall).total_seconds() - cfg.expiry_margin
+                    end = vendor_end if cfg.use_vendor_expiry else min(end, vendor_end)
+                if end <= now_mono:
+                    continue
+                leases.append(
+                    Lease(
+                        self._next_id,
+                        f"{ep.host}:{ep.port}",
+                        self._proxy_dict(ep),
+                        address=(ep.host, ep.port),
+                        issued_at=now_mono,
+                        expires_at=end,
+                    )
+                )
+                self._next_id += 1
+        return leases
+
+    def _proxy_dict(self, ep: Endpoint) -> dict[str, str]:
+        auth = ""
+        if self.settings.user and self.settings.password:
+            auth = f"{quote(self.settings.user, safe='')}:{quote(self.settings.password, safe='')}@"
+        url = f"http://{auth}{ep.host}:{ep.port}"
+        return {"http": url, "https": url}
+
+    def _fixed_lease(self) -> Lease:
+        url = self.settings.proxy_url
+        if url is None:
+            return Lease(0, "direct", None)
+        parts = urlsplit(url)
+        if self.settings.user and not parts.username:
+            auth = f"{quote(self.settings.user, safe='')}:{quote(self.settings.password or '', safe='')}@"
+            url = f"{parts.scheme}://{auth}{parts.netloc}{parts.path}"
+        return Lease(0, f"fixed proxy {parts.hostname}:{parts.port}", {"http": url, "https": url})
+
+    def _shown_api(self) -> str:
+        return mask_url(self.settings.proxy_api or "")
+
+
+def http_get(url: str, timeout: float) -> tuple[int, str]:
+    with requests.Session() as session:
+        session.trust_env = False
+        resp = session.get(url, timeout=timeout)
+        return resp.status_code, resp.text

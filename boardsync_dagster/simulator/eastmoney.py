@@ -34,23 +34,21 @@ class _Handler(QuietHandler):
             self.reply(404, b"", "text/html")
             return
         rt = self.server.runtime
-        kind = self._serve(rt, {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()})
-        rt.stats.add("replies", kind)
         rt.stats.add("sources", self.client_address[0])
+        self._serve(rt, {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()})
 
-    def _serve(self, rt: Runtime, params: dict[str, str]) -> str:
-        """Answer one request; returns the kind of reply it got, for the stats."""
+    def _serve(self, rt: Runtime, params: dict[str, str]) -> None:
         profile = rt.profile
         ip = self.client_address[0]
         window, duration = rt.seconds(profile.ban_window), rt.seconds(profile.ban_duration)
         if rt.ban_all or not self.server.bans.admit(
             ip, time.monotonic(), profile.ban_requests, window, duration
         ):
-            self.drop()
-            return "banned"
+            self._done(rt, "banned")
+            return
         if rt.pause(profile.latency):
-            self.drop()
-            return "drop"
+            self._done(rt, "drop")
+            return
 
         roll = rt.chance()
         fault = None
@@ -59,15 +57,12 @@ class _Handler(QuietHandler):
             if roll < 0:
                 fault = name
                 break
-        if fault == "drop":
-            self.drop()
-            return "drop"
-        if fault == "http502":
-            self.reply(502, _BAD_GATEWAY, "text/html")
-            return "http502"
+        if fault in ("drop", "http502"):
+            self._done(rt, fault)
+            return
         if fault == "slow" and rt.pause(profile.slow_delay):
-            self.drop()
-            return "slow"
+            self._done(rt, "slow")  # stopping: give up the slow reply
+            return
 
         answer = clist.answer(
             rt.state, clist.Query.from_params(params), rt.tick() if profile.prices_move else None
@@ -84,8 +79,17 @@ class _Handler(QuietHandler):
         body = _envelope(data, params.get("cb"))
         if fault == "truncated":
             body = body[: len(body) // 2]
-        self.reply(200, body, _JSON)
-        return kind
+        self._done(rt, kind, body)
+
+    def _done(self, rt: Runtime, kind: str, body: bytes | None = None) -> None:
+        """Count the reply first, so that a client which has its reply also sees it in the stats."""
+        rt.stats.add("replies", kind)
+        if kind == "http502":
+            self.reply(502, _BAD_GATEWAY, "text/html")
+        elif body is None:
+            self.drop()
+        else:
+            self.reply(200, body, _JSON)
 
 
 def _envelope(data: dict | None, callback: str | None) -> bytes:

@@ -27,11 +27,13 @@ class Vendor:
         quota: int,
         min_interval: float,
         ip_ttl: float,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         formats.success(fmt, [], 0.0)  # fails now on an unknown format rather than at the first call
         self.runtime, self.fleet, self.fmt, self.key = runtime, fleet, fmt, key
         self.quota, self.min_interval, self.ip_ttl = quota, min_interval, ip_ttl
         self.used_today = 0
+        self._clock = clock
         self._last_call: float | None = None
         self._lock = threading.Lock()
 
@@ -55,7 +57,7 @@ class Vendor:
                 reason = "whitelist"
             else:
                 # Every call counts, refused ones too: hammering a vendor that said "too fast" keeps it saying so.
-                now = time.monotonic()
+                now = self._clock()
                 if self._last_call is not None and now - self._last_call < rt.seconds(self.min_interval):
                     reason = "too_fast"
                 self._last_call = now

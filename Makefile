@@ -33,6 +33,7 @@ test: manifest lint
 
 dev: manifest
 	mkdir -p .dagster_home
+	cp -n deploy/local/dagster.yaml .dagster_home/dagster.yaml || true
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 bench: manifest

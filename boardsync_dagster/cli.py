@@ -1,4 +1,4 @@
-"""The `boardsync` command: subcommands are registered by the modules that own them."""
+"""The `boardsync` command. Each subcommand lives in the module that owns it and registers itself here."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from boardsync_dagster.commands import register_all
+
     parser = argparse.ArgumentParser(prog="boardsync", description=__doc__)
-    parser.add_subparsers(dest="command", required=True)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    register_all(subparsers)
     return parser
 
 

@@ -1,5 +1,65 @@
-"""The one Definitions object that `dagster dev`, `dagster definitions validate` and `dg` load."""
+"""The one Definitions object that `dagster dev`, `dagster definitions validate`, `dg` and the CLI load."""
+
+from __future__ import annotations
+
+import os
 
 import dagster as dg
 
-defs = dg.Definitions(assets=[])
+from boardsync_dagster.assets.board_list import board_list, board_list_complete
+from boardsync_dagster.assets.board_members import board_members
+from boardsync_dagster.assets.dbt import boardsync_dbt_assets, dbt_resource
+from boardsync_dagster.io_manager import BoardsyncDuckDBIOManager
+from boardsync_dagster.jobs import board_sync_job
+from boardsync_dagster.resources import (
+    DEFAULT_DB,
+    DEFAULT_EASTMONEY_URL,
+    EastmoneyResource,
+    ProxyResource,
+    StorageResource,
+)
+from boardsync_dagster.schedules import board_sync_schedule
+from boardsync_dagster.sensors import build_retry_sensor
+
+
+def env_or(name: str, default: str | None) -> str | dg.EnvVar | None:
+    """EnvVar(name) when the variable is set (Dagster resolves it at launch and records only its name),
+    else the default: an unset optional variable is not an error (no proxy configured means direct)."""
+    return dg.EnvVar(name) if name in os.environ else default
+
+
+def default_resources(
+    eastmoney: dict[str, object] | None = None, proxy: dict[str, object] | None = None
+) -> dict[str, object]:
+    """The resources, with optional overrides of the non-secret knobs (the CLI's flags)."""
+    database = env_or("BOARDSYNC_DB", DEFAULT_DB)
+    return {
+        "io_manager": BoardsyncDuckDBIOManager(database=database, schema="raw"),
+        "storage": StorageResource(database=database, today=env_or("BOARDSYNC_TODAY", None)),
+        "eastmoney": EastmoneyResource(
+            base_url=env_or("BOARDSYNC_EASTMONEY_URL", DEFAULT_EASTMONEY_URL), **(eastmoney or {})
+        ),
+        "proxy": ProxyResource(
+            proxy_api=env_or("BOARDSYNC_PROXY_API", None),
+            proxy_url=env_or("BOARDSYNC_PROXY_URL", None),
+            user=env_or("BOARDSYNC_PROXY_USER", None),
+            password=env_or("BOARDSYNC_PROXY_PASSWORD", None),
+            **(proxy or {}),
+        ),
+        "dbt": dbt_resource(),
+    }
+
+
+def build_definitions(resources: dict[str, object] | None = None) -> dg.Definitions:
+    """All of boardsync; `resources` replaces some of default_resources() (tests, the CLI)."""
+    return dg.Definitions(
+        assets=[board_list, board_members, boardsync_dbt_assets],
+        asset_checks=[board_list_complete],
+        jobs=[board_sync_job],
+        schedules=[board_sync_schedule],
+        sensors=[build_retry_sensor()],
+        resources={**default_resources(), **(resources or {})},
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,162 @@
+"""board_members: every member of every board of the day, fetched by the engine, checkpointed per board."""
+
+import datetime as dt
+import logging
+import time
+
+import dagster as dg
+import polars as pl
+from pydantic import Field
+
+from boardsync_dagster.assets import member_checks
+from boardsync_dagster.engine.fetcher import Progress, sync_members
+from boardsync_dagster.engine.report import render_table
+from boardsync_dagster.engine.types import Board, BoardKind, SyncReport
+from boardsync_dagster.partitions import DAILY, PROXY_POOL
+from boardsync_dagster.resources import (
+    SHANGHAI,
+    EastmoneyResource,
+    ProxyResource,
+    StorageResource,
+    sync_config,
+)
+from boardsync_dagster.runner import run_interruptibly
+
+# The CLI draws its progress bar from this logger's records (attribute `progress`).
+progress_logger = logging.getLogger("boardsync.progress")
+
+
+class BoardMembersConfig(dg.Config):
+    force: bool = Field(
+        default=False, description="Fetch every board again, even those already checkpointed."
+    )
+    boards: list[str] = Field(default=[], description="Only these board codes (default: the whole list).")
+    max_total_change: float = Field(
+        default=0.2,
+        ge=0,
+        description="WARN when boards or members move more than this share from the last day.",
+    )
+
+
+def boards_of(frame: pl.DataFrame) -> list[Board]:
+    return [
+        Board(code=r["board_code"], name=r["board_name"], kind=BoardKind(r["board_kind"]))
+        for r in frame.iter_rows(named=True)
+    ]
+
+
+def select_boards(listed: list[Board], wanted: list[str]) -> list[Board]:
+    if not wanted:
+        return listed
+    by_code = {b.code: b for b in listed}
+    unknown = sorted(set(wanted) - set(by_code))
+    if unknown:
+        raise dg.Failure(
+            description=f"Boards not in the day's list: {', '.join(unknown)}. Check the codes (BKxxxx) against "
+            "board_list for this partition."
+        )
+    return [by_code[code] for code in dict.fromkeys(wanted)]
+
+
+def report_metadata(report: SyncReport, table: str, quota_left: int | None) -> dict[str, object]:
+    metadata: dict[str, object] = {
+        "result": dg.MetadataValue.md(table),
+        "boards_ok": report.boards_ok,
+        "boards_failed": len(report.failures),
+        "boards_skipped": report.skipped,
+        "members_fetched": report.members,
+        "ips_used": report.ips_used,
+        "requests": report.requests,
+        "duration_s": round(report.duration_s, 1),
+        **{f"errors_{name}": count for name, count in sorted(report.errors.items())},
+    }
+    if quota_left is not None:
+        metadata["quota_left"] = quota_left
+    return metadata
+
+
+class ProgressLog:
+    """Progress to the run log every few seconds (context.log costs ~7 ms a call: never per page)."""
+
+    def __init__(self, context: dg.AssetExecutionContext):
+        self.context = context
+
+    def __call__(self, p: Progress) -> None:
+        eta = f"{p.eta_s:.0f}s" if p.eta_s is not None else "?"
+        errors = sum(p.errors.values())
+        message = (
+            f"progress: boards {p.boards_done}/{p.boards_total}, members {p.members}, IPs {p.ips_used}, "
+            f"requests {p.requests}, errors {errors}, elapsed {p.elapsed_s:.0f}s, ETA {eta}"
+        )
+        self.context.log.info(message)
+        progress_logger.info(message, extra={"progress": p})
+
+
+@dg.asset(
+    partitions_def=DAILY,
+    pool=PROXY_POOL,
+    group_name="raw",
+    kinds={"python", "duckdb"},
+    metadata={"partition_expr": "snapshot_date"},
+    check_specs=member_checks.CHECK_SPECS,
+    description="Members of every board of the day, verified against the totals the API reports.",
+)
+def board_members(
+    context: dg.AssetExecutionContext,
+    config: BoardMembersConfig,
+    board_list: pl.DataFrame,
+    eastmoney: EastmoneyResource,
+    proxy: ProxyResource,
+    storage: StorageResource,
+):
+    day = storage.snapshot_day(context.partition_key)
+    engine_config = sync_config(eastmoney, proxy)
+    listed = boards_of(board_list)
+    todo = select_boards(listed, config.boards)
+    manager = proxy.manager(engine_config, storage)
+    started = time.monotonic()
+    with storage.open_store() as store:
+        skip = set() if config.force else store.completed_boards(day)
+        context.log.info(
+            f"{len(todo)} boards selected, {len(skip & {b.code for b in todo})} already checkpointed"
+        )
+        report: SyncReport = run_interruptibly(
+            lambda stop: sync_members(
+                todo,
+                eastmoney.client(),
+                manager,
+                engine_config,
+                checkpoint=lambda result: store.checkpoint_board(day, result),
+                progress=ProgressLog(context),
+                stop_event=stop,
+                skip=skip,
+            )
+        )
+        for failure in report.failures:
+            store.record_failure(day, failure)
+        quota_left = quota_remaining(proxy, storage)
+        table = render_table(
+            report, time_scale=eastmoney.time_scale, max_ips=proxy.max_ips if proxy.proxy_api else None
+        )
+        metadata = report_metadata(report, table, quota_left)
+        if report.stopped_reason:
+            raise dg.Failure(description=report.stopped_reason, metadata=metadata)
+        members = store.day_members(day, [b.code for b in listed])
+        status = store.day_status(day)
+        previous = store.previous_complete_day(day)
+    context.log.info(f"{report.boards_ok} boards fetched in {time.monotonic() - started:.0f}s")
+    yield dg.Output(members, metadata={**metadata, "rows": members.height})
+    yield member_checks.completeness(board_list, status)
+    yield member_checks.uniqueness(members)
+    yield member_checks.validity(members)
+    yield member_checks.stability(
+        board_list.height, members.height, previous, max_change=config.max_total_change
+    )
+
+
+def quota_remaining(proxy: ProxyResource, storage: StorageResource) -> int | None:
+    """IPs left today on a vendor account; None in direct or fixed-proxy mode."""
+    if not proxy.proxy_api:
+        return None
+    vendor_day = dt.datetime.now(SHANGHAI).date()
+    return max(proxy.max_ips - storage.ledger().used(vendor_day), 0)

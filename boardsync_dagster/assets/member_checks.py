@@ -1,0 +1,122 @@
+"""The checks on a day's members, as pure functions of what was written (tested without Dagster runs)."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+COMPLETE = "all_boards_complete"
+UNIQUE = "board_stock_unique"
+VALID = "codes_and_markets_valid"
+STABLE = "totals_stable"
+
+# Stock codes by exchange: Shanghai 60x/68x, Shenzhen 00x/30x, Beijing 4x/8x/92x.
+MARKET_PATTERNS = {"SH": r"^6[0-9]{5}$", "SZ": r"^(00|30)[0-9]{4}$", "BJ": r"^([48][0-9]{5}|92[0-9]{4})$"}
+
+CHECK_SPECS = [
+    dg.AssetCheckSpec(
+        COMPLETE,
+        asset="board_members",
+        blocking=True,
+        description="Every board of the day's list is complete: members = the API's total.",
+    ),
+    dg.AssetCheckSpec(
+        UNIQUE,
+        asset="board_members",
+        blocking=True,
+        description="(board_code, stock_code) unique in the day.",
+    ),
+    dg.AssetCheckSpec(
+        VALID, asset="board_members", blocking=True, description="Stock codes are 6 digits of their market."
+    ),
+    dg.AssetCheckSpec(
+        STABLE,
+        asset="board_members",
+        description="The day's totals stay within a share of the previous complete day's.",
+    ),
+]
+
+
+def completeness(listed: pl.DataFrame, status: pl.DataFrame) -> dg.AssetCheckResult:
+    """listed: the day's board list; status: raw.board_sync_status rows of the day."""
+    joined = listed.select("board_code", "board_name", "board_kind").join(
+        status.select("board_code", "complete", "reported_total", "members", "last_error"),
+        on="board_code",
+        how="left",
+    )
+    missing = joined.filter(~pl.col("complete").fill_null(False))
+    rows = [
+        {
+            "board_code": r["board_code"],
+            "board_name": r["board_name"],
+            "kind": r["board_kind"],
+            "last_error": r["last_error"] or "not attempted",
+        }
+        for r in missing.head(200).iter_rows(named=True)
+    ]
+    return dg.AssetCheckResult(
+        check_name=COMPLETE,
+        passed=missing.is_empty(),
+        metadata={
+            "boards_listed": listed.height,
+            "boards_complete": listed.height - missing.height,
+            "boards_missing": missing.height,
+            "missing": dg.MetadataValue.json(rows),
+        },
+    )
+
+
+def uniqueness(members: pl.DataFrame) -> dg.AssetCheckResult:
+    dupes = members.group_by("board_code", "stock_code").len().filter(pl.col("len") > 1)
+    return dg.AssetCheckResult(
+        check_name=UNIQUE,
+        passed=dupes.is_empty(),
+        metadata={
+            "duplicate_pairs": dupes.height,
+            "examples": dg.MetadataValue.json(dupes.head(20).to_dicts()),
+        },
+    )
+
+
+def invalid_rows(members: pl.DataFrame) -> pl.DataFrame:
+    ok = pl.lit(False)
+    for market, pattern in MARKET_PATTERNS.items():
+        ok = ok | ((pl.col("market") == market) & pl.col("stock_code").str.contains(pattern))
+    return members.filter(~ok.fill_null(False))
+
+
+def validity(members: pl.DataFrame) -> dg.AssetCheckResult:
+    bad = invalid_rows(members)
+    return dg.AssetCheckResult(
+        check_name=VALID,
+        passed=bad.is_empty(),
+        metadata={"invalid_rows": bad.height, "examples": dg.MetadataValue.json(bad.head(20).to_dicts())},
+    )
+
+
+def stability(
+    boards: int, members: int, previous: tuple[object, int, int] | None, max_change: float
+) -> dg.AssetCheckResult:
+    if previous is None:
+        return dg.AssetCheckResult(
+            check_name=STABLE,
+            passed=True,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"note": "no previous complete day to compare with"},
+        )
+    prev_day, prev_boards, prev_members = previous
+    changes = {
+        "boards": abs(boards - prev_boards) / max(prev_boards, 1),
+        "members": abs(members - prev_members) / max(prev_members, 1),
+    }
+    return dg.AssetCheckResult(
+        check_name=STABLE,
+        passed=all(v <= max_change for v in changes.values()),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "previous_day": str(prev_day),
+            "boards_change": round(changes["boards"], 4),
+            "members_change": round(changes["members"], 4),
+            "max_change": max_change,
+        },
+    )

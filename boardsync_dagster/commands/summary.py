@@ -1,0 +1,81 @@
+"""What a run of board_sync_job achieved, read back from its Dagster events (for the CLI's table and JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from boardsync_dagster.assets.member_checks import COMPLETE
+
+
+@dataclass
+class RunSummary:
+    date: str
+    success: bool
+    complete: bool
+    table_md: str | None = None
+    numbers: dict[str, Any] = field(default_factory=dict)
+    checks: dict[str, bool] = field(default_factory=dict)
+    missing: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_result(cls, day: str, result) -> RunSummary:
+        summary = cls(date=day, success=result.success, complete=False)
+        for event in result.all_events:
+            if event.is_step_failure:
+                data = event.step_failure_data
+                summary.errors.append(f"{event.step_key}: {data.error.message.strip() if data.error else ''}")
+                if data.user_failure_data:
+                    summary.absorb(data.user_failure_data.metadata)
+            elif (
+                event.is_step_materialization
+                and event.asset_key
+                and event.asset_key.path == ["board_members"]
+            ):
+                summary.absorb(event.step_materialization_data.materialization.metadata)
+        for evaluation in result.get_asset_check_evaluations():
+            summary.checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = (
+                evaluation.passed
+            )
+            if evaluation.check_name == COMPLETE:
+                summary.complete = evaluation.passed
+                missing = evaluation.metadata.get("missing")
+                summary.missing = list(missing.value) if missing is not None else []
+        summary.complete = summary.complete and summary.success
+        return summary
+
+    def absorb(self, metadata: dict) -> None:
+        for key, value in metadata.items():
+            if key == "result":
+                self.table_md = value.value
+            elif isinstance(value.value, int | float):
+                self.numbers[key] = value.value
+
+    def status(self) -> str:
+        if self.complete:
+            return "complete"
+        return "incomplete" if self.success or self.checks else "failed"
+
+    def table(self) -> str:
+        lines = [f"boardsync {self.date}: {self.status()}"]
+        if self.table_md:
+            lines += ["", self.table_md]
+        failed = [name for name, passed in self.checks.items() if not passed]
+        if failed:
+            lines.append("failed checks: " + ", ".join(failed))
+        for board in self.missing[:20]:
+            lines.append(f"  missing {board['board_code']} {board['board_name']}: {board['last_error']}")
+        lines += [f"error: {e}" for e in self.errors]
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.date,
+            "status": self.status(),
+            "complete": self.complete,
+            **self.numbers,
+            "checks": self.checks,
+            "missing": self.missing,
+            "errors": self.errors,
+        }

@@ -1,0 +1,143 @@
+"""`boardsync sync`: materialise board_sync_job for one day through the project's Dagster definitions.
+
+Flags become the same environment variables and resource config that `dagster dev` uses, so a CLI run and a
+UI run are one code path. Runs are recorded in DAGSTER_HOME when it is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+from zoneinfo import ZoneInfo
+
+from boardsync_dagster.commands.progress import ProgressBar
+from boardsync_dagster.commands.summary import RunSummary
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# Flag -> environment variable read by definitions.py (secrets never pass through run config).
+ENV_FLAGS = {
+    "db": "BOARDSYNC_DB",
+    "eastmoney_url": "BOARDSYNC_EASTMONEY_URL",
+    "proxy_api": "BOARDSYNC_PROXY_API",
+    "proxy_user": "BOARDSYNC_PROXY_USER",
+    "proxy_password": "BOARDSYNC_PROXY_PASSWORD",
+}
+EASTMONEY_KNOBS = (
+    "workers",
+    "req_delay_min",
+    "req_delay_max",
+    "start_stagger",
+    "timeout",
+    "max_retry",
+    "time_scale",
+)
+PROXY_KNOBS = ("max_ips", "ip_ttl", "ttl_jitter", "min_interval")
+
+
+def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--date", help="Partition YYYY-MM-DD (default: today, Asia/Shanghai; only today is allowed)."
+    )
+    parser.add_argument("--db", help="DuckDB file (env BOARDSYNC_DB; default data/boardsync.duckdb).")
+    parser.add_argument("--eastmoney-url", help="clist API base (env BOARDSYNC_EASTMONEY_URL).")
+    proxy = parser.add_mutually_exclusive_group()
+    proxy.add_argument("--proxy-api", help="Vendor extraction URL with key (env BOARDSYNC_PROXY_API).")
+    proxy.add_argument(
+        "--no-proxy", action="store_true", help="Connect directly, ignoring BOARDSYNC_PROXY_API."
+    )
+    parser.add_argument("--proxy-user", help="Proxy user (env BOARDSYNC_PROXY_USER).")
+    parser.add_argument("--proxy-password", help="Proxy password (env BOARDSYNC_PROXY_PASSWORD).")
+    for name, kind, help_text in [
+        ("workers", int, "worker threads (6)"),
+        ("max_ips", int, "vendor IPs per day (200)"),
+        ("ip_ttl", float, "seconds an IP is used (45)"),
+        ("ttl_jitter", float, "+/- seconds on the TTL (5)"),
+        ("min_interval", float, "least seconds between vendor calls (2)"),
+        ("req_delay_min", float, "least delay before a request, s (1)"),
+        ("req_delay_max", float, "largest delay before a request, s (2)"),
+        ("start_stagger", float, "workers start within this many s (5)"),
+        ("timeout", float, "HTTP timeout, s (10)"),
+        ("max_retry", int, "retries per page (10)"),
+        ("time_scale", float, "simulator replays: report durations divided by this (1)"),
+    ]:
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, help=help_text)
+    parser.add_argument(
+        "--force", action="store_true", help="Fetch every board again, ignoring the checkpoint."
+    )
+    parser.add_argument("--boards", help="Only these boards, comma-separated (BK0001,BK0002).")
+    parser.add_argument(
+        "--no-dbt", action="store_true", help="Stop after board_members; skip the dbt models."
+    )
+    parser.add_argument("--json", action="store_true", help="Print the report as JSON on the last line.")
+    parser.add_argument("--verbose", action="store_true", help="Show Dagster's own event log on stderr.")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("sync", help="Sync one day's boards and members (board_sync_job).")
+    add_sync_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def apply_environment(args: argparse.Namespace) -> None:
+    for flag, env in ENV_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value:
+            os.environ[env] = value
+    if args.no_proxy:
+        os.environ.pop("BOARDSYNC_PROXY_API", None)
+        os.environ.pop("BOARDSYNC_PROXY_URL", None)
+
+
+def resource_overrides(args: argparse.Namespace) -> dict[str, object]:
+    from boardsync_dagster.definitions import default_resources
+
+    return default_resources(
+        eastmoney={k: getattr(args, k) for k in EASTMONEY_KNOBS if getattr(args, k, None) is not None},
+        proxy={k: getattr(args, k) for k in PROXY_KNOBS if getattr(args, k, None) is not None},
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    apply_environment(args)
+    day = args.date or dt.datetime.now(SHANGHAI).date().isoformat()
+    try:
+        summary = execute(args, day)
+    except Exception as exc:  # a launch-time error (bad config, locked file): say it plainly
+        print(f"boardsync sync: {exc}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"date": day, "status": "error", "error": str(exc)}))
+        return 2
+    print(summary.table())
+    if args.json:
+        print(json.dumps(summary.as_dict(), ensure_ascii=False))
+    return 0 if summary.complete else 1
+
+
+def execute(args: argparse.Namespace, day: str) -> RunSummary:
+    import dagster as dg
+
+    from boardsync_dagster.definitions import build_definitions
+
+    defs = build_definitions(resource_overrides(args))
+    job = defs.resolve_job_def("board_sync_job")
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    members_config = {"force": bool(args.force), "boards": args.boards.split(",") if args.boards else []}
+    run_config = {
+        "ops": {"board_members": {"config": members_config}},
+        "loggers": {"console": {"config": {"log_level": "DEBUG" if args.verbose else "ERROR"}}},
+    }
+    selection = [dg.AssetKey("board_list"), dg.AssetKey("board_members")] if args.no_dbt else None
+    with ProgressBar(sys.stderr):
+        result = job.execute_in_process(
+            run_config=run_config,
+            instance=instance,
+            partition_key=day,
+            asset_selection=selection,
+            raise_on_error=False,
+            tags={"boardsync/trigger": "cli"},
+        )
+    return RunSummary.from_result(day, result)

@@ -1,0 +1,152 @@
+"""Thin Dagster resources around the engine. Config uses the seed script's flag names.
+
+Secrets (the vendor URL with its key, proxy user and password) arrive as dagster.EnvVar, so Dagster stores
+the variable's name, never its value, in run config and the event log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from boardsync_dagster.engine.clock import SystemClock
+from boardsync_dagster.engine.config import SyncConfig
+from boardsync_dagster.engine.eastmoney import EastmoneyClient
+from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
+from boardsync_dagster.storage import Store
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEFAULT_EASTMONEY_URL = "https://push2.eastmoney.com"
+DEFAULT_DB = "data/boardsync.duckdb"
+
+
+class FileLedger:
+    """The vendor quota ledger in the DuckDB file; a short connection per call (at most one call per IP)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def used(self, vendor_day: dt.date) -> int:
+        with Store(self.path) as store:
+            return store.used(vendor_day)
+
+    def add(self, vendor_day: dt.date, n: int) -> None:
+        with Store(self.path) as store:
+            store.add(vendor_day, n)
+
+
+class StorageResource(dg.ConfigurableResource):
+    """Where the sync keeps its checkpoint and quota ledger, and which day is today."""
+
+    database: str = Field(default=DEFAULT_DB, description="DuckDB file (BOARDSYNC_DB).")
+    today: str | None = Field(
+        default=None,
+        description="Replay only: treat this YYYY-MM-DD as today. The simulator's days use it; leave unset "
+        "against Eastmoney.",
+    )
+
+    def today_date(self) -> dt.date:
+        if self.today:
+            return dt.date.fromisoformat(self.today)
+        return dt.datetime.now(SHANGHAI).date()
+
+    def snapshot_day(self, partition_key: str) -> dt.date:
+        """The partition's date, refused unless it is today: Eastmoney keeps no history."""
+        day = dt.date.fromisoformat(partition_key)
+        today = self.today_date()
+        if day != today:
+            raise dg.Failure(
+                description=(
+                    f"Partition {day} is not today ({today}, Asia/Shanghai). Eastmoney keeps no history, so "
+                    f"syncing now would store today's membership under {day}. Materialise today's partition "
+                    "instead."
+                )
+            )
+        return day
+
+    def open_store(self) -> Store:
+        return Store(self.database)
+
+    def ledger(self) -> FileLedger:
+        return FileLedger(self.database)
+
+
+class EastmoneyResource(dg.ConfigurableResource):
+    """The Eastmoney client and the fetcher's pacing."""
+
+    base_url: str = Field(
+        default=DEFAULT_EASTMONEY_URL, description="clist API base (BOARDSYNC_EASTMONEY_URL)."
+    )
+    workers: int = Field(default=6, description="Worker threads sharing the one task queue.")
+    req_delay_min: float = Field(default=1.0, description="Least random delay before each request, s.")
+    req_delay_max: float = Field(default=2.0, description="Largest random delay before each request, s.")
+    start_stagger: float = Field(default=5.0, description="Workers start at random within this many s.")
+    timeout: float = Field(default=10.0, description="HTTP timeout per request, s.")
+    max_retry: int = Field(default=10, description="Retries of one page before it is a permanent failure.")
+    progress_interval: float = Field(
+        default=5.0, description="Seconds between progress lines in the run log."
+    )
+    time_scale: float = Field(
+        default=1.0, gt=0, description="Simulator replays only: durations in reports are divided by this."
+    )
+
+    def client(self) -> EastmoneyClient:
+        return EastmoneyClient(self.base_url, timeout=self.timeout)
+
+
+class ProxyResource(dg.ConfigurableResource):
+    """The proxy account: a vendor extraction URL, a fixed proxy or tunnel, or none (direct).
+
+    Holds the one ProxyManager of this process (leaky bucket, leases, mark_failed), so the board list and the
+    members step share leases instead of each buying IPs.
+    """
+
+    proxy_api: str | None = Field(default=None, description="Vendor extraction URL with its key (secret).")
+    proxy_url: str | None = Field(default=None, description="Fixed proxy or tunnel http://host:port.")
+    user: str | None = Field(default=None, description="Proxy user (secret).")
+    password: str | None = Field(default=None, description="Proxy password (secret).")
+    vendor_format: str = Field(default="auto", description="auto, text, zhima or kuaidaili.")
+    max_ips: int = Field(default=200, description="IPs the account may take per vendor day (Asia/Shanghai).")
+    max_ips_per_run: int | None = Field(default=None, description="Stop a run after this many IPs.")
+    ip_ttl: float = Field(default=45.0, description="Seconds an IP is used, before jitter.")
+    ttl_jitter: float = Field(default=5.0, description="Random +/- seconds on each IP's TTL.")
+    min_interval: float = Field(default=2.0, description="Least seconds between two vendor calls.")
+
+    _manager: ProxyManager | None = PrivateAttr(default=None)
+
+    def settings(self) -> ProxySettings:
+        return ProxySettings(
+            proxy_api=self.proxy_api or None,
+            proxy_url=self.proxy_url or None,
+            user=self.user or None,
+            password=self.password or None,
+            vendor_format=self.vendor_format,
+        )
+
+    def manager(self, config: SyncConfig, storage: StorageResource) -> ProxyManager:
+        if self._manager is None:
+            self._manager = ProxyManager(self.settings(), config, storage.ledger(), clock=SystemClock())
+        return self._manager
+
+
+def sync_config(eastmoney: EastmoneyResource, proxy: ProxyResource) -> SyncConfig:
+    """The engine's config from both resources; validate() names the offending field."""
+    config = SyncConfig(
+        workers=eastmoney.workers,
+        max_ips=proxy.max_ips,
+        ip_ttl=proxy.ip_ttl,
+        ttl_jitter=proxy.ttl_jitter,
+        min_interval=proxy.min_interval,
+        req_delay_min=eastmoney.req_delay_min,
+        req_delay_max=eastmoney.req_delay_max,
+        start_stagger=eastmoney.start_stagger,
+        timeout=eastmoney.timeout,
+        max_retry=eastmoney.max_retry,
+        progress_interval=eastmoney.progress_interval,
+        max_ips_per_run=proxy.max_ips_per_run,
+    )
+    config.validate()
+    return config

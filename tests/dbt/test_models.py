@@ -1,0 +1,208 @@
+"""Runs the scenario day by day through `dbt build` and checks every mart row by row."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.dbt.raw_tables import query, run_dbt, write_day
+from tests.dbt.scenario import D1, D2, D3, D3_STORED, D4, D5, D6, D6_FIRST_SYNC, DAYS
+
+MARTS = (
+    "complete_days",
+    "board_membership_changes",
+    "board_membership_history",
+    "board_daily_stats",
+    "board_membership_current",
+    "stock_boards",
+)
+
+
+def marts(db: Path) -> dict[str, list[tuple]]:
+    return {name: query(db, f"select * from marts.{name} order by all") for name in MARTS}
+
+
+def copy_db(db: Path, name: str) -> Path:
+    folder = db.parent.parent / name
+    folder.mkdir()
+    # dbt-duckdb keeps the database open in this process: write everything to the file before copying it.
+    query(db, "checkpoint")
+    shutil.copy(db, folder / db.name)
+    return folder / db.name
+
+
+@pytest.fixture(scope="module")
+def seen(tmp_path_factory) -> dict[str, dict[str, list[tuple]]]:
+    """The marts after each step, by step name; "final" is after D6's re-sync."""
+    db = tmp_path_factory.mktemp("incremental") / "boardsync.duckdb"
+    seen = {}
+    steps = [
+        ("D1", D1, DAYS[D1], {}),
+        ("D2", D2, DAYS[D2], {}),
+        ("D3", D3, DAYS[D3], {"incomplete": D3_STORED}),
+        ("D4", D4, DAYS[D4], {}),
+        ("D5", D5, DAYS[D5], {}),
+        ("D6 first sync", D6, D6_FIRST_SYNC, {}),
+        ("final", D6, DAYS[D6], {"sync_number": 2}),
+    ]
+    for name, day, boards, options in steps:
+        write_day(db, day, boards, **options)
+        run_dbt(db, "build")
+        seen[name] = marts(db)
+    run_dbt(db, "build")
+    seen["built again"] = marts(db)
+    full = copy_db(db, "full_refresh")
+    run_dbt(full, "build", "--full-refresh")
+    seen["full refresh"] = marts(full)
+    seen["db"] = db
+    return seen
+
+
+def test_only_complete_days_count(seen):
+    days = [row[:2] for row in seen["final"]["complete_days"]]
+    assert days == [(D1, None), (D2, D1), (D4, D2), (D5, D4), (D6, D5)]
+    assert [row[0] for row in seen["D3"]["complete_days"]] == [D1, D2]
+
+
+def test_changes(seen):
+    expected = [
+        # First complete day: every member is added.
+        (D1, "BK0001", "600000", "added"),
+        (D1, "BK0001", "600036", "added"),
+        (D1, "BK0001", "601398", "added"),
+        (D1, "BK0002", "000776", "added"),
+        (D1, "BK0002", "600030", "added"),
+        (D1, "BK0002", "601688", "added"),
+        (D1, "BK0100", "002747", "added"),
+        (D1, "BK0100", "300024", "added"),
+        (D1, "BK0100", "600000", "added"),
+        (D2, "BK0001", "601288", "added"),
+        (D2, "BK0100", "600000", "removed"),
+        # D3 is incomplete: D4 is compared with D2.
+        (D4, "BK0001", "601398", "removed"),
+        (D4, "BK0100", "600000", "added"),
+        (D4, "BK0101", "000001", "added"),
+        (D4, "BK0101", "300024", "added"),
+        (D5, "BK0001", "601398", "added"),
+        (D5, "BK0002", "000776", "removed"),
+        (D5, "BK0002", "600030", "removed"),
+        (D5, "BK0002", "601688", "removed"),
+        (D5, "BK0101", "002747", "added"),
+        (D6, "BK0001", "600000", "removed"),
+        (D6, "BK0101", "002747", "removed"),
+    ]
+    assert seen["final"]["board_membership_changes"] == expected
+
+
+def test_history(seen):
+    expected = [
+        ("BK0001", "600000", D1, D6),
+        ("BK0001", "600036", D1, None),
+        ("BK0001", "601288", D2, None),
+        ("BK0001", "601398", D1, D4),
+        ("BK0001", "601398", D5, None),
+        ("BK0002", "000776", D1, D5),
+        ("BK0002", "600030", D1, D5),
+        ("BK0002", "601688", D1, D5),
+        ("BK0100", "002747", D1, None),
+        ("BK0100", "300024", D1, None),
+        ("BK0100", "600000", D1, D2),
+        ("BK0100", "600000", D4, None),
+        ("BK0101", "000001", D4, None),
+        ("BK0101", "002747", D5, D6),
+        ("BK0101", "300024", D4, None),
+    ]
+    assert seen["final"]["board_membership_history"] == expected
+
+
+def test_daily_stats(seen):
+    expected = [
+        (D1, "BK0001", 3, 3, 0),
+        (D1, "BK0002", 3, 3, 0),
+        (D1, "BK0100", 3, 3, 0),
+        (D2, "BK0001", 4, 1, 0),
+        (D2, "BK0002", 3, 0, 0),
+        (D2, "BK0100", 2, 0, 1),
+        (D4, "BK0001", 3, 0, 1),
+        (D4, "BK0002", 3, 0, 0),
+        (D4, "BK0100", 3, 1, 0),
+        (D4, "BK0101", 2, 2, 0),
+        (D5, "BK0001", 4, 1, 0),
+        (D5, "BK0002", 0, 0, 3),
+        (D5, "BK0100", 3, 0, 0),
+        (D5, "BK0101", 3, 1, 0),
+        (D6, "BK0001", 3, 0, 1),
+        (D6, "BK0100", 3, 0, 0),
+        (D6, "BK0101", 2, 0, 1),
+    ]
+    assert [row[:5] for row in seen["final"]["board_daily_stats"]] == expected
+
+
+def test_current_membership_has_the_new_board_name(seen):
+    expected = [
+        (D6, "BK0001", "银行", "industry", "600036", "name 600036", "SH"),
+        (D6, "BK0001", "银行", "industry", "601288", "name 601288", "SH"),
+        (D6, "BK0001", "银行", "industry", "601398", "name 601398", "SH"),
+        (D6, "BK0100", "人形机器人", "concept", "002747", "name 002747", "SZ"),
+        (D6, "BK0100", "人形机器人", "concept", "300024", "name 300024", "SZ"),
+        (D6, "BK0100", "人形机器人", "concept", "600000", "name 600000", "SH"),
+        (D6, "BK0101", "低空经济", "concept", "000001", "name 000001", "SZ"),
+        (D6, "BK0101", "低空经济", "concept", "300024", "name 300024", "SZ"),
+    ]
+    assert seen["final"]["board_membership_current"] == expected
+
+
+def test_stock_boards(seen):
+    expected = [
+        ("000001", "name 000001", "SZ", D6, [], [], ["BK0101"], ["低空经济"], 1),
+        ("002747", "name 002747", "SZ", D6, [], [], ["BK0100"], ["人形机器人"], 1),
+        ("300024", "name 300024", "SZ", D6, [], [], ["BK0100", "BK0101"], ["人形机器人", "低空经济"], 2),
+        ("600000", "name 600000", "SH", D6, [], [], ["BK0100"], ["人形机器人"], 1),
+        ("600036", "name 600036", "SH", D6, ["BK0001"], ["银行"], [], [], 1),
+        ("601288", "name 601288", "SH", D6, ["BK0001"], ["银行"], [], [], 1),
+        ("601398", "name 601398", "SH", D6, ["BK0001"], ["银行"], [], [], 1),
+    ]
+    assert seen["final"]["stock_boards"] == expected
+
+
+def test_incomplete_day_changes_nothing(seen):
+    for name in MARTS[1:]:
+        assert seen["D3"][name] == seen["D2"][name], name
+
+
+def test_resync_replaces_the_first_sync(seen):
+    first = [row for row in seen["D6 first sync"]["board_membership_changes"] if row[0] == D6]
+    assert first == [(D6, "BK0001", "600000", "removed"), (D6, "BK0101", "600519", "added")]
+    assert ("BK0101", "600519", D6, None) in seen["D6 first sync"]["board_membership_history"]
+    assert ("BK0101", "002747", D5, None) in seen["D6 first sync"]["board_membership_history"]
+
+
+def test_building_again_changes_nothing(seen):
+    assert seen["built again"] == seen["final"]
+
+
+def test_full_refresh_equals_incremental(seen):
+    assert seen["full refresh"] == seen["final"]
+
+
+def test_day_completed_late_moves_the_exit(seen):
+    """D3 re-synced completely after D6 was built: 601398 now left BK0001 on D3, not D4."""
+    db = copy_db(seen["db"], "late")
+    write_day(db, D3, DAYS[D3], sync_number=2)
+    run_dbt(db, "build")
+    late = marts(db)
+
+    assert [row[0] for row in late["complete_days"]] == [D1, D2, D3, D4, D5, D6]
+    changes = late["board_membership_changes"]
+    assert [row for row in changes if row[0] in (D3, D4)] == [
+        (D3, "BK0001", "601398", "removed"),
+        (D4, "BK0100", "600000", "added"),
+        (D4, "BK0101", "000001", "added"),
+        (D4, "BK0101", "300024", "added"),
+    ]
+    stays = [row for row in late["board_membership_history"] if row[:2] == ("BK0001", "601398")]
+    assert stays == [("BK0001", "601398", D1, D3), ("BK0001", "601398", D5, None)]
+
+    full = copy_db(db, "late_full_refresh")
+    run_dbt(full, "build", "--full-refresh")
+    assert marts(full) == late

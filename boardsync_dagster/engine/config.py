@@ -53,6 +53,8 @@ class SyncConfig:
     ip_fail_limit: int = 2
     # Stop when this many IPs in a row died without serving a single request: Eastmoney is banning every IP.
     ban_stop_after: int = 8
+    # Stop when this many fresh IPs in a row answered 407: the proxy credentials are wrong, not the IPs.
+    auth_stop_after: int = 3
     # Vendor unreachable / HTTP 5xx: this many attempts (min_interval apart) before VendorUnavailable.
     vendor_attempts: int = 3
     # Vendor "too fast" answers tolerated in a row before giving up.

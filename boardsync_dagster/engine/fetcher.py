@@ -133,6 +133,7 @@ class _Run:
             self.report.kinds[t.kind.value].boards_total += 1
         self.done = 0
         self.fatal: FatalSyncError | None = None
+        self.thread_prefix = f"boardsync-worker-{id(self):x}"
 
     def run(self) -> SyncReport:
         started = self.clock.monotonic()
@@ -141,8 +142,13 @@ class _Run:
         for target in self.targets:
             self.queue.put_back(0, Task(target, 1, 0))
         workers = [
-            threading.Thread(target=self._worker, args=(random.Random(self.rng.random()),), daemon=True)
-            for _ in range(min(self.cfg.workers, max(1, len(self.targets))))
+            threading.Thread(
+                target=self._worker,
+                args=(random.Random(self.rng.random()),),
+                name=f"{self.thread_prefix}-{i}",
+                daemon=True,
+            )
+            for i in range(min(self.cfg.workers, max(1, len(self.targets))))
         ]
         for w in workers:
             w.start()
@@ -173,10 +179,17 @@ class _Run:
         self.report.ips_used = stats.ips_used - before[0]
         self.report.vendor_calls = stats.vendor_calls - before[1]
         self.report.vendor_refusals = stats.refusals - before[2]
+        self.report.unfinished = [
+            t.board or Board(t.key, t.key, t.kind) for t in self.targets if not self.states[t.key].finished
+        ]
         if self.fatal is not None:
             self.report.fatal = self.fatal
             self.report.stopped_reason = stop_message(
-                self.fatal, self.done, len(self.targets), self.proxies.redact
+                self.fatal,
+                self.report.boards_ok,
+                len(self.report.failures),
+                len(self.targets),
+                self.proxies.redact,
             )
             log.warning(self.report.stopped_reason)
         return self.report
@@ -208,7 +221,7 @@ class _Run:
                     )
                     return
                 if rule.change_ip:
-                    self.proxies.report_failure(lease)
+                    self.proxies.report_failure(lease, outcome.error_class is ErrorClass.PROXY_AUTH)
                 else:
                     self.proxies.report_success(lease)  # it reached the server: the IP works
             else:

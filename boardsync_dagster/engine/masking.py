@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import weakref
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 MASK = "***"
@@ -63,3 +65,35 @@ def _url_parts(value: str) -> list[str]:
     found = [parts.username, parts.password, parts.query]
     found += [v for k, v in parse_qsl(parts.query) if SECRET_PARAM.search(k)]
     return [f for f in found if f]
+
+
+class _LibraryLogRedaction(logging.Filter):
+    """urllib3 logs every URL it fetches at DEBUG, the vendor key included: mask known secrets in its records.
+
+    Logging is process-global, so this filter is too; it holds the redactors weakly and only ever masks text.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.redactors: weakref.WeakSet[Redactor] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redactors = list(self.redactors)
+        if redactors:
+            text = record.getMessage()
+            for redact in redactors:
+                text = redact(text)
+            record.msg, record.args = text, None
+        return True
+
+
+_LIBRARY_FILTER = _LibraryLogRedaction()
+LIBRARY_LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "requests")
+
+
+def redact_library_logs(redactor: Redactor) -> None:
+    _LIBRARY_FILTER.redactors.add(redactor)
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _LIBRARY_FILTER not in logger.filters:
+            logger.addFilter(_LIBRARY_FILTER)

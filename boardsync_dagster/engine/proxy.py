@@ -29,7 +29,7 @@ from boardsync_dagster.engine.errors import (
     VendorUnavailable,
 )
 from boardsync_dagster.engine.ledger import MemoryLedger, QuotaLedger
-from boardsync_dagster.engine.masking import Redactor, mask_url
+from boardsync_dagster.engine.masking import Redactor, mask_url, redact_library_logs
 from boardsync_dagster.engine.vendor_formats import FORMATS, Endpoint, Refusal, parse_answer
 
 # (url, timeout) -> (HTTP status, body text); raises requests.RequestException when the vendor is unreachable.
@@ -113,6 +113,7 @@ class ProxyManager:
         self.clock = clock or SystemClock()
         self.stats = ProxyStats()
         self.redact = Redactor([settings.proxy_api, settings.proxy_url, settings.user, settings.password])
+        redact_library_logs(self.redact)
         self._vendor_get = vendor_get or http_get
         self._rng = rng or random.Random(config.seed)
         self._lock = threading.Condition()
@@ -124,7 +125,7 @@ class ProxyManager:
         self._next_id = 1
         self._failed_addresses: set[tuple[str, int]] = set()
         # Whether each of the last ban_stop_after invalidated-or-retired IPs ever served a request.
-        self._recent_ips: collections.deque[bool] = collections.deque(maxlen=config.ban_stop_after)
+        self._recent_ips: collections.deque[str] = collections.deque(maxlen=config.ban_stop_after)
         self._fixed = None if settings.mode == "vendor" else self._fixed_lease()
 
     @property
@@ -177,11 +178,12 @@ class ProxyManager:
             lease.successes += 1
             lease.consecutive_failures = 0
 
-    def report_failure(self, lease: Lease) -> bool:
+    def report_failure(self, lease: Lease, auth_refused: bool = False) -> bool:
         """An IP-blamed failure. Returns True when the lease is now dropped.
 
         A lease that never served a request is dead on arrival and goes at once; one that has served keeps going
         until ip_fail_limit failures in a row, so a random dropped connection does not cost a whole IP.
+        auth_refused: the proxy answered 407; when fresh IPs keep doing that, the credentials are wrong.
         """
         with self._lock:
             lease.requests += 1
@@ -189,7 +191,7 @@ class ProxyManager:
                 return True
             lease.consecutive_failures += 1
             if lease.successes == 0 or lease.consecutive_failures >= self.config.ip_fail_limit:
-                self._invalidate(lease)
+                self._invalidate(lease, auth_refused)
                 return True
             return False
 
@@ -199,7 +201,7 @@ class ProxyManager:
             if not lease.failed:
                 self._invalidate(lease)
 
-    def _invalidate(self, lease: Lease) -> None:
+    def _invalidate(self, lease: Lease, auth_refused: bool = False) -> None:
         if lease is self._fixed:
             return  # a fixed proxy or direct: there is no other IP to switch to
         lease.failed = True
@@ -210,10 +212,20 @@ class ProxyManager:
         if self._current is lease:
             self._current = None
         self._spares = [s for s in self._spares if s is not lease]
-        self._recent_ips.append(lease.successes > 0)
-        if len(self._recent_ips) == self._recent_ips.maxlen and not any(self._recent_ips):
+        self._remember(lease.successes > 0, auth_refused)
+
+    def _remember(self, worked: bool, auth_refused: bool = False) -> None:
+        """Stop when IPs die faster than they work, so a total ban (or wrong credentials) cannot burn the day."""
+        self._recent_ips.append("worked" if worked else "407" if auth_refused else "dead")
+        recent = list(self._recent_ips)
+        auth = recent[-self.config.auth_stop_after :]
+        if len(auth) == self.config.auth_stop_after and all(r == "407" for r in auth):
+            self._fatal = VendorAuthError(
+                f"the last {len(auth)} proxies all answered 407: the proxy user/password is wrong"
+            )
+        elif len(recent) == self._recent_ips.maxlen and "worked" not in recent:
             self._fatal = BanSuspected(
-                f"Eastmoney appears to ban every IP: the last {len(self._recent_ips)} IPs all failed "
+                f"Eastmoney appears to ban every IP: the last {len(recent)} IPs all failed "
                 "before serving a single request"
             )
 
@@ -226,7 +238,7 @@ class ProxyManager:
                 return lease
         retired = self._current
         if retired is not None and not retired.failed and retired.requests > 0:
-            self._recent_ips.append(retired.successes > 0)
+            self._remember(retired.successes > 0)
         self._current = None
         self._spares = []
         return None

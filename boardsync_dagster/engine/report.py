@@ -18,9 +18,13 @@ SEED_FIGURES = {
 }
 
 
-def stop_message(fatal: Exception, done: int, total: int, redact: Callable[[str], str] = str) -> str:
+def stop_message(
+    fatal: Exception, ok: int, failed: int, total: int, redact: Callable[[str], str] = str
+) -> str:
     advice = fatal.advice if isinstance(fatal, FatalSyncError) else "see the error and re-run"
-    return redact(f"{fatal}. {done}/{total} boards done and checkpointed; {total - done} left: {advice}.")
+    failed_note = f", {failed} failed for good" if failed else ""
+    left = total - ok - failed
+    return redact(f"{fatal}. {ok}/{total} boards done and checkpointed{failed_note}, {left} left: {advice}.")
 
 
 def render_table(report: SyncReport, *, time_scale: float = 1.0, max_ips: int | None = None) -> str:

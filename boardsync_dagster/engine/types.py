@@ -79,6 +79,8 @@ class SyncReport:
     vendor_refusals: int = 0
     # Boards accepted short of an over-reported total, and similar remarks worth a log line.
     notes: list[str] = field(default_factory=list)
+    # Boards neither done nor permanently failed when the run stopped (to fetch on the next run).
+    unfinished: list[Board] = field(default_factory=list, repr=False)
 
     @property
     def boards_ok(self) -> int:

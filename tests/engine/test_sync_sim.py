@@ -238,3 +238,16 @@ def test_secrets_never_appear_in_logs_reports_or_errors(caplog):
         for text in outputs:
             for secret in (key, user, password):
                 assert secret not in text
+
+
+def test_a_board_deleted_since_the_list_is_a_permanent_failure_board_gone():
+    from boardsync_dagster.engine.types import Board, BoardKind
+
+    with Simulator(profile="calm", scale=SCALE, seed=13, boards_scale=0.05) as sim:
+        run = Run(sim, SyncConfig(seed=13, max_retry=3))
+        boards = [b for b, _ in sim.truth().values()] + [Board("BK9999", "已删除", BoardKind.CONCEPT)]
+        report = run.sync(boards)
+        assert report.stopped_reason is None
+        assert [(f.board.code, f.error_class) for f in report.failures] == [("BK9999", "data_null")]
+        assert "board gone" in report.failures[0].last_error and report.failures[0].attempts == 4
+        run.assert_exact()

@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from boardsync_dagster.assets.board_list import board_list, board_list_complete
+from boardsync_dagster.assets.board_list import board_list
 from boardsync_dagster.assets.board_members import board_members
 from boardsync_dagster.assets.dbt import boardsync_dbt_assets, dbt_resource
 from boardsync_dagster.io_manager import BoardsyncDuckDBIOManager
@@ -54,7 +54,6 @@ def build_definitions(resources: dict[str, object] | None = None) -> dg.Definiti
     """All of boardsync; `resources` replaces some of default_resources() (tests, the CLI)."""
     return dg.Definitions(
         assets=[board_list, board_members, boardsync_dbt_assets],
-        asset_checks=[board_list_complete],
         jobs=[board_sync_job],
         schedules=[board_sync_schedule],
         sensors=[build_retry_sensor()],

@@ -15,6 +15,7 @@ from pydantic import Field, PrivateAttr
 from boardsync_dagster.engine.clock import SystemClock
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.eastmoney import EastmoneyClient
+from boardsync_dagster.engine.errors import ConfigError
 from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
 from boardsync_dagster.storage import Store
 
@@ -80,14 +81,18 @@ class EastmoneyResource(dg.ConfigurableResource):
     base_url: str = Field(
         default=DEFAULT_EASTMONEY_URL, description="clist API base (BOARDSYNC_EASTMONEY_URL)."
     )
-    workers: int = Field(default=6, description="Worker threads sharing the one task queue.")
-    req_delay_min: float = Field(default=1.0, description="Least random delay before each request, s.")
-    req_delay_max: float = Field(default=2.0, description="Largest random delay before each request, s.")
-    start_stagger: float = Field(default=5.0, description="Workers start at random within this many s.")
-    timeout: float = Field(default=10.0, description="HTTP timeout per request, s.")
-    max_retry: int = Field(default=10, description="Retries of one page before it is a permanent failure.")
+    workers: int = Field(default=6, ge=1, description="Worker threads sharing the one task queue.")
+    req_delay_min: float = Field(default=1.0, ge=0, description="Least random delay before each request, s.")
+    req_delay_max: float = Field(
+        default=2.0, ge=0, description="Largest random delay before each request, s."
+    )
+    start_stagger: float = Field(default=5.0, ge=0, description="Workers start at random within this many s.")
+    timeout: float = Field(default=10.0, gt=0, description="HTTP timeout per request, s.")
+    max_retry: int = Field(
+        default=10, ge=0, description="Retries of one page before it is a permanent failure."
+    )
     progress_interval: float = Field(
-        default=5.0, description="Seconds between progress lines in the run log."
+        default=5.0, gt=0, description="Seconds between progress lines in the run log."
     )
     time_scale: float = Field(
         default=1.0, gt=0, description="Simulator replays only: durations in reports are divided by this."
@@ -109,11 +114,13 @@ class ProxyResource(dg.ConfigurableResource):
     user: str | None = Field(default=None, description="Proxy user (secret).")
     password: str | None = Field(default=None, description="Proxy password (secret).")
     vendor_format: str = Field(default="auto", description="auto, text, zhima or kuaidaili.")
-    max_ips: int = Field(default=200, description="IPs the account may take per vendor day (Asia/Shanghai).")
-    max_ips_per_run: int | None = Field(default=None, description="Stop a run after this many IPs.")
-    ip_ttl: float = Field(default=45.0, description="Seconds an IP is used, before jitter.")
-    ttl_jitter: float = Field(default=5.0, description="Random +/- seconds on each IP's TTL.")
-    min_interval: float = Field(default=2.0, description="Least seconds between two vendor calls.")
+    max_ips: int = Field(
+        default=200, ge=1, description="IPs the account may take per vendor day (Asia/Shanghai)."
+    )
+    max_ips_per_run: int | None = Field(default=None, ge=1, description="Stop a run after this many IPs.")
+    ip_ttl: float = Field(default=45.0, gt=0, description="Seconds an IP is used, before jitter.")
+    ttl_jitter: float = Field(default=5.0, ge=0, description="Random +/- seconds on each IP's TTL.")
+    min_interval: float = Field(default=2.0, ge=0, description="Least seconds between two vendor calls.")
 
     _manager: ProxyManager | None = PrivateAttr(default=None)
 
@@ -148,5 +155,9 @@ def sync_config(eastmoney: EastmoneyResource, proxy: ProxyResource) -> SyncConfi
         progress_interval=eastmoney.progress_interval,
         max_ips_per_run=proxy.max_ips_per_run,
     )
-    config.validate()
-    return config
+    try:
+        return config.validate()
+    except ConfigError as exc:
+        raise dg.Failure(
+            description=f"Bad configuration: {exc}. Fix it in the resource config and launch again."
+        ) from exc

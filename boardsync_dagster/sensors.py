@@ -35,12 +35,21 @@ class RetryPolicy:
 
 
 def latest_check(instance: dg.DagsterInstance, partition: str):
+    """The newest finished completeness result for the partition.
+
+    The partition is read off the run's tags: in Dagster 1.13 (partition-aware checks are a preview) a failed
+    evaluation is stored without its partition.
+    """
     records = instance.event_log_storage.get_asset_check_execution_history(
         COMPLETE_CHECK,
         limit=50,
         status={AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED},
     )
-    return next((r for r in records if r.partition == partition), None)
+    for record in records:
+        run = instance.get_run_by_id(record.run_id)
+        if (record.partition or (run and run.tags.get("dagster/partition"))) == partition:
+            return record
+    return None
 
 
 def quota_left(instance: dg.DagsterInstance, partition: str) -> int | None:

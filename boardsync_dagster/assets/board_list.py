@@ -11,6 +11,8 @@ from boardsync_dagster.partitions import DAILY, PROXY_POOL
 from boardsync_dagster.resources import EastmoneyResource, ProxyResource, StorageResource, sync_config
 from boardsync_dagster.runner import run_interruptibly
 
+LIST_COMPLETE = "board_list_complete"
+
 LIST_SCHEMA = {
     "snapshot_date": pl.Date,
     "board_code": pl.String,
@@ -52,13 +54,21 @@ def list_shortfall(result: BoardListResult) -> dict[str, dict[str, int]]:
     kinds={"python", "duckdb"},
     metadata={"partition_expr": "snapshot_date"},
     description="Every Eastmoney industry (m:90 t:2) and concept (m:90 t:3) board of the day.",
+    check_specs=[
+        dg.AssetCheckSpec(
+            LIST_COMPLETE,
+            asset="board_list",
+            blocking=True,
+            description="Both kinds listed, every page: counts equal the API's totals.",
+        )
+    ],
 )
 def board_list(
     context: dg.AssetExecutionContext,
     eastmoney: EastmoneyResource,
     proxy: ProxyResource,
     storage: StorageResource,
-) -> dg.Output[pl.DataFrame]:
+):
     day = storage.snapshot_day(context.partition_key)
     config = sync_config(eastmoney, proxy)
     manager = proxy.manager(config, storage)
@@ -76,7 +86,7 @@ def board_list(
             metadata={"shortfall": dg.MetadataValue.json(shortfall)},
         )
     frame = list_frame(day, result.boards, result.reported_totals)
-    return dg.Output(
+    yield dg.Output(
         frame,
         metadata={
             "boards": len(result.boards),
@@ -85,15 +95,12 @@ def board_list(
             "ips_used": result.report.ips_used,
         },
     )
+    yield list_check(frame)
 
 
-@dg.asset_check(
-    asset=board_list, blocking=True, description="Both kinds listed, every page, counts = API total."
-)
-def board_list_complete(
-    context: dg.AssetCheckExecutionContext, board_list: pl.DataFrame
-) -> dg.AssetCheckResult:
-    counts = board_list.group_by("board_kind").agg(
+def list_check(frame: pl.DataFrame) -> dg.AssetCheckResult:
+    """Verifies what is written: both kinds present, codes unique, each kind's count = the API's total."""
+    counts = frame.group_by("board_kind").agg(
         pl.len().alias("listed"), pl.col("kind_total").first().alias("reported")
     )
     by_kind = {row["board_kind"]: row for row in counts.iter_rows(named=True)}
@@ -102,8 +109,9 @@ def board_list_complete(
         for kind in BoardKind
         if kind.value not in by_kind or by_kind[kind.value]["listed"] != by_kind[kind.value]["reported"]
     }
-    duplicates = board_list.height - board_list["board_code"].n_unique()
+    duplicates = frame.height - frame["board_code"].n_unique()
     return dg.AssetCheckResult(
+        check_name=LIST_COMPLETE,
         passed=not problems and duplicates == 0,
         metadata={"problems": dg.MetadataValue.json(problems), "duplicate_codes": duplicates},
     )

@@ -1,0 +1,77 @@
+"""The schedule and the retry sensor, evaluated with Dagster's test contexts over real runs' event logs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from boardsync_dagster.schedules import board_sync_schedule
+from boardsync_dagster.sensors import RETRY_TAG, RetryPolicy, build_retry_sensor, decide
+from tests.platform.conftest import TODAY, Platform
+
+RAW = ["board_list", "board_members"]
+
+
+def test_schedule_requests_the_shanghai_day_of_its_tick():
+    # 16:30 in Shanghai is 08:30 UTC: the partition is the Shanghai calendar day.
+    tick = dt.datetime(2026, 3, 3, 16, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    request = board_sync_schedule(dg.build_schedule_context(scheduled_execution_time=tick))
+    assert request.partition_key == "2026-03-03"
+    assert request.run_key == "scheduled-2026-03-03"
+    assert board_sync_schedule.cron_schedule == "30 16 * * 1-5"
+    assert board_sync_schedule.execution_timezone == "Asia/Shanghai"
+
+
+def failed_day(calm: Platform) -> None:
+    """Today's run, with one board deleted between the list and the members: the completeness check fails."""
+    assert calm.run(assets=["board_list"]).success
+    calm.sim.advance_day(
+        members_added=0, members_removed=0, boards_added=0, boards_deleted=1, boards_renamed=0
+    )
+    assert not calm.run(assets=["board_members"], max_retry=1).success
+
+
+def test_sensor_retries_a_failed_day_after_the_cooldown_and_within_bounds(calm: Platform):
+    failed_day(calm)
+    policy = RetryPolicy(cooldown_s=600, max_per_day=2, min_quota_left=5)
+
+    soon = decide(calm.instance, policy, time.time())
+    assert isinstance(soon, dg.SkipReason) and "cooling down" in soon.skip_message
+
+    later = time.time() + 601
+    request = decide(calm.instance, policy, later)
+    assert isinstance(request, dg.RunRequest)
+    assert request.partition_key == TODAY and request.tags[RETRY_TAG] == TODAY
+
+    # Two retries launched (and failed again) use up the day's budget.
+    for _ in range(2):
+        calm.run(assets=["board_members"], max_retry=1)
+        run = calm.instance.get_runs(limit=1)[0]
+        calm.instance.add_run_tags(run.run_id, {RETRY_TAG: TODAY})
+    exhausted = decide(calm.instance, policy, later)
+    assert isinstance(exhausted, dg.SkipReason) and "giving up" in exhausted.skip_message
+
+
+def test_sensor_never_retries_when_the_quota_cannot_cover_it(calm: Platform):
+    failed_day(calm)
+    left = calm.instance.fetch_materializations(dg.AssetKey("board_members"), limit=1)
+    quota_left = left.records[0].asset_materialization.metadata["quota_left"].value
+    policy = RetryPolicy(cooldown_s=0, max_per_day=3, min_quota_left=quota_left + 1)
+    skip = decide(calm.instance, policy, time.time())
+    assert isinstance(skip, dg.SkipReason) and "IPs left" in skip.skip_message
+
+
+def test_sensor_is_quiet_on_a_complete_day(calm: Platform):
+    assert calm.run(assets=RAW).success
+    sensor = build_retry_sensor(RetryPolicy(cooldown_s=0))
+    result = sensor(dg.build_sensor_context(instance=calm.instance))
+    assert isinstance(result, dg.SkipReason) and "complete" in result.skip_message
+
+
+def test_sensor_skips_a_day_with_no_run():
+    with dg.instance_for_test() as instance:
+        result = decide(instance, RetryPolicy(), time.time())
+    assert isinstance(result, dg.SkipReason) and "no completeness result" in result.skip_message

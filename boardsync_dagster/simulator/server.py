@@ -44,7 +44,10 @@ class Simulator:
         self.vendor_key = vendor_key
         prof = resolve(profile)
         self._runtime = Runtime(
-            prof, scale, seed, self._with_over_report(dataset.generate(seed, boards_scale), prof)
+            prof,
+            scale,
+            seed,
+            dataset.mark_over_reported(dataset.generate(seed, boards_scale), prof.over_report, seed),
         )
         self._eastmoney = EastmoneyServer(self._runtime)
         host, port = self._eastmoney.server_address[:2]
@@ -127,15 +130,8 @@ class Simulator:
             boards_deleted,
             boards_renamed,
         )
-        self._runtime.state = self._with_over_report(state, self._runtime.profile)
+        self._runtime.state = dataset.mark_over_reported(state, self._runtime.profile.over_report, self.seed)
         return changes
-
-    def _with_over_report(self, state: dataset.DayState, profile: Profile) -> dataset.DayState:
-        return (
-            dataset.mark_over_reported(state, profile.over_report, self.seed)
-            if profile.over_report
-            else state
-        )
 
     # -- switches
 
@@ -146,16 +142,7 @@ class Simulator:
     def set_profile(self, profile: str | Profile) -> None:
         prof = resolve(profile)
         if prof.over_report != self._runtime.profile.over_report:
-            plain = dataset.DayState(
-                self._runtime.state.day,
-                self._runtime.state.stocks,
-                {
-                    code: dataset.BoardData(b.board, b.members)
-                    for code, b in self._runtime.state.boards.items()
-                },
-                self._runtime.state.retired,
-            )
-            self._runtime.state = self._with_over_report(plain, prof)
+            self._runtime.state = dataset.mark_over_reported(self._runtime.state, prof.over_report, self.seed)
         self._runtime.profile = prof
 
     def new_vendor_day(self) -> None:

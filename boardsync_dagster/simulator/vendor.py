@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from boardsync_dagster.simulator import formats
 from boardsync_dagster.simulator.httpbase import LoopbackServer, QuietHandler
-from boardsync_dagster.simulator.proxies import DEAD, FLAKY, GOOD, ProxyFleet
+from boardsync_dagster.simulator.proxies import DEAD, FLAKY, GOOD, ProxyFleet, ProxyInfo
 from boardsync_dagster.simulator.runtime import Runtime
 
 EXTRACT_PATH = "/get"
@@ -72,7 +72,7 @@ class Vendor:
             rt.stats.add("vendor", "issued", count)
             return (200, *formats.success(self.fmt, issued, time.time()))
 
-    def _issue(self):
+    def _issue(self) -> ProxyInfo:
         rt = self.runtime
         roll = rt.chance()
         quality = (

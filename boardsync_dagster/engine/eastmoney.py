@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import re
 
 import requests
 import urllib3
@@ -14,6 +15,9 @@ from boardsync_dagster.engine.types import BoardKind
 CLIST_PATH = "/api/qt/clist/get"
 BOARD_FILTERS = {BoardKind.INDUSTRY: "m:90 t:2 f:!50", BoardKind.CONCEPT: "m:90 t:3 f:!50"}
 FIELDS = "f12,f13,f14"
+# How urllib3 and http.client report a CONNECT tunnel refused with 407. A bare "407" is not enough: every exception
+# message carries the proxy's address and the URL, and ports (…:40712) and board codes (BK0407) contain it.
+TUNNEL_407 = re.compile(r"Tunnel connection failed: 407\b")
 
 Proxies = dict[str, str] | None
 
@@ -80,7 +84,7 @@ def classify_exception(exc: BaseException) -> FetchError:
     name = type(exc).__name__
     if isinstance(exc, requests.Timeout):
         return FetchError(ErrorClass.TIMEOUT, name)
-    if isinstance(exc, requests.exceptions.ProxyError) and "407" in text:
+    if isinstance(exc, requests.exceptions.ProxyError) and TUNNEL_407.search(text):
         return FetchError(ErrorClass.PROXY_AUTH, "proxy answered 407 (authentication required)")
     if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError):
         return FetchError(ErrorClass.INVALID_JSON, f"truncated body ({name})")

@@ -2,11 +2,16 @@
 
 import dagster as dg
 
+from boardsync_dagster.assets.board_list import board_list
+from boardsync_dagster.assets.board_members import board_members
+from boardsync_dagster.assets.dbt import boardsync_dbt_assets
 from boardsync_dagster.partitions import DAILY
 
 board_sync_job = dg.define_asset_job(
     "board_sync_job",
-    selection=dg.AssetSelection.assets("board_list").downstream(),
+    # All dbt models, not only those downstream of board_list: stg_board_sync_status reads a table the
+    # members step writes but which dbt sees as a source of its own.
+    selection=dg.AssetSelection.assets(board_list, board_members, boardsync_dbt_assets),
     partitions_def=DAILY,
     executor_def=dg.in_process_executor,
     description="Sync today's boards and members, verify them, rebuild the dbt models.",

@@ -27,15 +27,16 @@ DEFAULT_DB = "data/boardsync.duckdb"
 class FileLedger:
     """The vendor quota ledger in the DuckDB file; a short connection per call (at most one call per IP)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, wait_s: float = 30.0):
         self.path = path
+        self.wait_s = wait_s
 
     def used(self, vendor_day: dt.date) -> int:
-        with Store(self.path) as store:
+        with Store(self.path, wait_s=self.wait_s) as store:
             return store.used(vendor_day)
 
     def add(self, vendor_day: dt.date, n: int) -> None:
-        with Store(self.path) as store:
+        with Store(self.path, wait_s=self.wait_s) as store:
             store.add(vendor_day, n)
 
 
@@ -47,6 +48,9 @@ class StorageResource(dg.ConfigurableResource):
         default=None,
         description="Replay only: treat this YYYY-MM-DD as today. The simulator's days use it; leave unset "
         "against Eastmoney.",
+    )
+    lock_wait_s: float = Field(
+        default=30.0, ge=0, description="How long to wait for another process to release the DuckDB file."
     )
 
     def today_date(self) -> dt.date:
@@ -69,10 +73,10 @@ class StorageResource(dg.ConfigurableResource):
         return day
 
     def open_store(self) -> Store:
-        return Store(self.database)
+        return Store(self.database, wait_s=self.lock_wait_s)
 
     def ledger(self) -> FileLedger:
-        return FileLedger(self.database)
+        return FileLedger(self.database, self.lock_wait_s)
 
 
 class EastmoneyResource(dg.ConfigurableResource):
@@ -123,6 +127,9 @@ class ProxyResource(dg.ConfigurableResource):
     min_interval: float = Field(default=2.0, ge=0, description="Least seconds between two vendor calls.")
 
     _manager: ProxyManager | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._manager = None  # one ProxyManager per run: its leases and counters belong to that run
 
     def settings(self) -> ProxySettings:
         return ProxySettings(

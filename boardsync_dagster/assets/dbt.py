@@ -11,7 +11,7 @@ from boardsync_dagster.dbt_project import DBT_EXECUTABLE, boardsync_dbt
 
 DEFAULT_DB = "data/boardsync.duckdb"
 
-translator = DagsterDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=True))
+translator = DagsterDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_source_tests_as_checks=False))
 
 
 def dbt_resource() -> DbtCliResource:

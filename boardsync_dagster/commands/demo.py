@@ -44,6 +44,7 @@ def sync_args(args: argparse.Namespace, eastmoney_url: str, vendor_url: str) -> 
             f"--req-delay-max={2 * s}",
             f"--start-stagger={5 * s}",
             f"--timeout={10 * s}",
+            f"--progress-interval={5 * s}",
             f"--time-scale={s}",
             *(["--json"] if args.json else []),
             *(["--verbose"] if args.verbose else []),

@@ -18,6 +18,7 @@ class RunSummary:
     checks: dict[str, bool] = field(default_factory=dict)
     missing: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    materialized: list[str] = field(default_factory=list)
 
     @classmethod
     def from_result(cls, day: str, result) -> RunSummary:
@@ -28,12 +29,10 @@ class RunSummary:
                 summary.errors.append(f"{event.step_key}: {data.error.message.strip() if data.error else ''}")
                 if data.user_failure_data:
                     summary.absorb(data.user_failure_data.metadata)
-            elif (
-                event.is_step_materialization
-                and event.asset_key
-                and event.asset_key.path == ["board_members"]
-            ):
-                summary.absorb(event.step_materialization_data.materialization.metadata)
+            elif event.is_step_materialization and event.asset_key:
+                summary.materialized.append(event.asset_key.to_user_string())
+                if event.asset_key.path == ["board_members"]:
+                    summary.absorb(event.step_materialization_data.materialization.metadata)
         for evaluation in result.get_asset_check_evaluations():
             summary.checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = (
                 evaluation.passed
@@ -78,4 +77,5 @@ class RunSummary:
             "checks": self.checks,
             "missing": self.missing,
             "errors": self.errors,
+            "materialized": self.materialized,
         }

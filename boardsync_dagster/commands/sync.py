@@ -7,7 +7,9 @@ UI run are one code path. Runs are recorded in DAGSTER_HOME when it is set.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import io
 import json
 import os
 import sys
@@ -27,6 +29,7 @@ ENV_FLAGS = {
     "proxy_password": "BOARDSYNC_PROXY_PASSWORD",
 }
 EASTMONEY_KNOBS = (
+    "progress_interval",
     "workers",
     "req_delay_min",
     "req_delay_max",
@@ -62,7 +65,9 @@ def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
         ("start_stagger", float, "workers start within this many s (5)"),
         ("timeout", float, "HTTP timeout, s (10)"),
         ("max_retry", int, "retries per page (10)"),
+        ("progress_interval", float, "seconds between progress lines (5)"),
         ("time_scale", float, "simulator replays: report durations divided by this (1)"),
+        ("lock_wait", float, "seconds to wait while another process holds the DuckDB file (30)"),
     ]:
         parser.add_argument("--" + name.replace("_", "-"), type=kind, help=help_text)
     parser.add_argument(
@@ -98,6 +103,7 @@ def resource_overrides(args: argparse.Namespace) -> dict[str, object]:
     return default_resources(
         eastmoney={k: getattr(args, k) for k in EASTMONEY_KNOBS if getattr(args, k, None) is not None},
         proxy={k: getattr(args, k) for k in PROXY_KNOBS if getattr(args, k, None) is not None},
+        lock_wait_s=getattr(args, "lock_wait", None),
     )
 
 
@@ -131,7 +137,9 @@ def execute(args: argparse.Namespace, day: str) -> RunSummary:
         "loggers": {"console": {"config": {"log_level": "DEBUG" if args.verbose else "ERROR"}}},
     }
     selection = [dg.AssetKey("board_list"), dg.AssetKey("board_members")] if args.no_dbt else None
-    with ProgressBar(sys.stderr):
+    # dagster-dbt re-prints dbt's whole log on stdout; the table and JSON line own stdout unless --verbose.
+    dbt_log = sys.stderr if args.verbose else io.StringIO()
+    with ProgressBar(sys.stderr), contextlib.redirect_stdout(dbt_log):
         result = job.execute_in_process(
             run_config=run_config,
             instance=instance,

@@ -1,0 +1,84 @@
+"""`boardsync sync` and `boardsync demo` as a user runs them: a subprocess, an exit code, a JSON last line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from boardsync_dagster.simulator import Profile, Simulator
+from tests.platform.conftest import SCALE
+
+BOARDSYNC = [sys.executable, "-m", "boardsync_dagster.cli"]
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOARDSYNC_", "DAGSTER_HOME"))}
+    return subprocess.run(
+        [*BOARDSYNC, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def scaled_flags(sim: Simulator, db: Path) -> list[str]:
+    s = SCALE
+    return [
+        f"--db={db}",
+        f"--eastmoney-url={sim.eastmoney_url}",
+        f"--proxy-api={sim.vendor_url}",
+        f"--ip-ttl={45 * s}",
+        f"--ttl-jitter={5 * s}",
+        f"--min-interval={2 * s}",
+        f"--req-delay-min={1 * s}",
+        f"--req-delay-max={2 * s}",
+        f"--start-stagger={5 * s}",
+        f"--timeout={10 * s}",
+        f"--progress-interval={5 * s}",
+        "--json",
+    ]
+
+
+def test_sync_complete_day_exits_zero_with_a_json_report(tmp_path: Path):
+    with Simulator(profile="calm", scale=SCALE, seed=5, boards_scale=0.03) as sim:
+        done = run_cli("sync", *scaled_flags(sim, tmp_path / "b.duckdb"), cwd=tmp_path)
+        boards = len(sim.truth())
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["status"] == "complete" and report["boards_ok"] == boards
+    assert report["checks"]["board_members:all_boards_complete"] is True
+    assert "| total boards ok" in done.stdout  # the seed-style table comes before the JSON line
+    assert "progress:" in done.stderr  # not a terminal: progress lines, one per interval
+
+
+def test_sync_incomplete_day_exits_one_and_lists_the_missing_boards(tmp_path: Path):
+    with Simulator(profile=Profile(null_data=1.0), scale=SCALE, seed=5, boards_scale=0.03) as sim:
+        done = run_cli(
+            "sync", *scaled_flags(sim, tmp_path / "b.duckdb"), "--max-retry=1", "--no-dbt", cwd=tmp_path
+        )
+        boards = len(sim.truth())
+    assert done.returncode == 1, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["status"] == "incomplete" and report["complete"] is False
+    assert report["checks"]["board_members:all_boards_complete"] is False
+    assert len(report["missing"]) == boards
+
+
+def test_sync_refuses_bad_config_naming_the_field(tmp_path: Path):
+    done = run_cli(
+        "sync", "--workers=0", "--no-proxy", f"--db={tmp_path / 'b.duckdb'}", cwd=tmp_path, timeout=120
+    )
+    assert done.returncode == 2
+    assert "workers" in done.stderr
+    assert not (tmp_path / "b.duckdb").exists()
+
+
+def test_demo_runs_the_whole_job_against_the_simulator(tmp_path: Path):
+    done = run_cli(
+        "demo", "--scale=0.02", "--boards-scale=0.03", "--profile=calm", f"--db={tmp_path / 'demo.duckdb'}",
+        "--json", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["status"] == "complete"
+    assert "marts/board_membership_history" in report["materialized"]

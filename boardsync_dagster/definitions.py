@@ -29,13 +29,16 @@ def env_or(name: str, default: str | None) -> str | dg.EnvVar | None:
 
 
 def default_resources(
-    eastmoney: dict[str, object] | None = None, proxy: dict[str, object] | None = None
+    eastmoney: dict[str, object] | None = None,
+    proxy: dict[str, object] | None = None,
+    lock_wait_s: float | None = None,
 ) -> dict[str, object]:
     """The resources, with optional overrides of the non-secret knobs (the CLI's flags)."""
     database = env_or("BOARDSYNC_DB", DEFAULT_DB)
+    wait = {} if lock_wait_s is None else {"lock_wait_s": lock_wait_s}
     return {
-        "io_manager": BoardsyncDuckDBIOManager(database=database, schema="raw"),
-        "storage": StorageResource(database=database, today=env_or("BOARDSYNC_TODAY", None)),
+        "io_manager": BoardsyncDuckDBIOManager(database=database, schema="raw", **wait),
+        "storage": StorageResource(database=database, today=env_or("BOARDSYNC_TODAY", None), **wait),
         "eastmoney": EastmoneyResource(
             base_url=env_or("BOARDSYNC_EASTMONEY_URL", DEFAULT_EASTMONEY_URL), **(eastmoney or {})
         ),

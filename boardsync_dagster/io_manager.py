@@ -11,12 +11,12 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import polars as pl
-from dagster import InputContext, MetadataValue, OutputContext, TableColumn, TableSchema
+from dagster import Failure, InputContext, MetadataValue, OutputContext, TableColumn, TableSchema
 from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
 from dagster_duckdb.io_manager import DuckDbClient, DuckDBIOManager, _get_cleanup_statement
 from pydantic import Field
 
-from boardsync_dagster.storage import connect
+from boardsync_dagster.storage import DatabaseBusyError, connect
 
 
 class AtomicDuckDbClient(DuckDbClient):
@@ -33,7 +33,11 @@ class AtomicDuckDbClient(DuckDbClient):
     @staticmethod
     @contextmanager
     def connect(context, _) -> Iterator:
-        conn = connect(context.resource_config["database"], wait_s=context.resource_config["lock_wait_s"])
+        try:
+            conn = connect(context.resource_config["database"], wait_s=context.resource_config["lock_wait_s"])
+        except DatabaseBusyError as exc:
+            # Dagster would wrap it as "Error occurred while handling output": say what happened instead.
+            raise Failure(description=str(exc)) from exc
         try:
             conn.execute("begin transaction")
             try:

@@ -11,7 +11,7 @@ from pydantic import Field
 from boardsync_dagster.assets import member_checks
 from boardsync_dagster.engine.fetcher import Progress, sync_members
 from boardsync_dagster.engine.report import render_table
-from boardsync_dagster.engine.types import Board, BoardKind, SyncReport
+from boardsync_dagster.engine.types import Board, BoardFailure, BoardKind, SyncReport
 from boardsync_dagster.partitions import DAILY, PROXY_POOL
 from boardsync_dagster.resources import (
     SHANGHAI,
@@ -132,15 +132,23 @@ def board_members(
                 skip=skip,
             )
         )
+        # Count the run's IPs, the board list's included: both steps share this run's ProxyManager.
+        report.ips_used = manager.stats.ips_used
         for failure in report.failures:
             store.record_failure(day, failure)
+        if report.stopped_reason:
+            # The boards the stop left behind get a status row with the reason, so the day says what is missing.
+            for board in report.unfinished:
+                store.record_failure(day, BoardFailure(board, "stopped", report.stopped_reason, 0))
         quota_left = quota_remaining(proxy, storage)
         table = render_table(
             report, time_scale=eastmoney.time_scale, max_ips=proxy.max_ips if proxy.proxy_api else None
         )
         metadata = report_metadata(report, table, quota_left)
         if report.stopped_reason:
-            raise dg.Failure(description=report.stopped_reason, metadata=metadata)
+            missing = [b.code for b in report.unfinished]
+            metadata["missing"] = dg.MetadataValue.json(missing)
+            raise dg.Failure(description=stopped_description(report), metadata=metadata)
         members = store.day_members(day, [b.code for b in listed])
         status = store.day_status(day)
         previous = store.previous_complete_day(day)
@@ -152,6 +160,15 @@ def board_members(
     yield member_checks.stability(
         board_list.height, members.height, previous, max_change=config.max_total_change
     )
+
+
+def stopped_description(report: SyncReport, shown: int = 30) -> str:
+    """The stop's reason, then the boards it left unfetched (the first `shown` of them by code)."""
+    codes = sorted(b.code for b in report.unfinished)
+    if not codes:
+        return report.stopped_reason or ""
+    more = f" and {len(codes) - shown} more" if len(codes) > shown else ""
+    return f"{report.stopped_reason} Missing boards ({len(codes)}): {', '.join(codes[:shown])}{more}."
 
 
 def quota_remaining(proxy: ProxyResource, storage: StorageResource) -> int | None:

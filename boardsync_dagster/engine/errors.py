@@ -90,6 +90,14 @@ class VendorAnswerError(FatalSyncError):
     advice = "check vendor_format and the vendor URL, and the machine's clock; then re-run"
 
 
+class LedgerUnavailable(FatalSyncError):
+    """The quota ledger cannot be read or written: no IP may be taken without counting it."""
+
+    advice = (
+        "free the database holding the quota ledger (another writer?) and re-run; finished boards are kept"
+    )
+
+
 class IpBudgetSpent(FatalSyncError):
     advice = "raise max_ips_per_run or re-run; finished boards are kept"
 

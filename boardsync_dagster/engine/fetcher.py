@@ -197,6 +197,16 @@ class _Run:
     # --- workers ------------------------------------------------------------------------------------------------
 
     def _worker(self, rng: random.Random) -> None:
+        try:
+            self._work(rng)
+        except Exception as exc:  # never die silently: the manager would wait for results that never come
+            message = self.proxies.redact(
+                f"{threading.current_thread().name} crashed: {type(exc).__name__}: {exc}"
+            )
+            log.error(message)
+            self.results.put(_Fatal(FatalSyncError(message)))
+
+    def _work(self, rng: random.Random) -> None:
         cfg = self.cfg
         if self.clock.sleep(rng.uniform(0, cfg.start_stagger), self.halt):
             return

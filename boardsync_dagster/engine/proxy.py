@@ -22,6 +22,7 @@ from boardsync_dagster.engine.errors import (
     ConfigError,
     FatalSyncError,
     IpBudgetSpent,
+    LedgerUnavailable,
     QuotaExhausted,
     Stopped,
     VendorAnswerError,
@@ -296,7 +297,7 @@ class ProxyManager:
                 self._release(day, 1)
                 with self._lock:
                     # The vendor knows better than our ledger (another consumer?): record the day as spent.
-                    self.ledger.add(day, self.config.max_ips - self.ledger.used(day))
+                    self._ledger_add(day, self.config.max_ips - self._ledger_used(day))
                 raise QuotaExhausted(
                     f"the vendor says the daily quota is spent: {message}; {self._renewal()}"
                 )
@@ -321,19 +322,31 @@ class ProxyManager:
             if per_run is not None and self.stats.ips_used >= per_run:
                 raise IpBudgetSpent(f"this run has used its cap of {per_run} IPs (max_ips_per_run)")
             day = vendor_day(self.clock.now())
-            used = self.ledger.used(day)
+            used = self._ledger_used(day)
             if used >= self.config.max_ips:
                 raise QuotaExhausted(
                     f"the daily proxy quota is spent: {used}/{self.config.max_ips} IPs used on vendor day {day}; "
                     f"{self._renewal()}"
                 )
-            self.ledger.add(day, 1)
+            self._ledger_add(day, 1)
             return day
 
     def _release(self, day, n: int) -> None:
         if n:
             with self._lock:
-                self.ledger.add(day, -n)
+                self._ledger_add(day, -n)
+
+    def _ledger_used(self, day) -> int:
+        try:
+            return self.ledger.used(day)
+        except Exception as exc:  # a ledger we cannot read must stop the run, not kill a worker thread
+            raise LedgerUnavailable(f"the quota ledger cannot be read: {self.redact(str(exc))}") from exc
+
+    def _ledger_add(self, day, n: int) -> None:
+        try:
+            self.ledger.add(day, n)
+        except Exception as exc:
+            raise LedgerUnavailable(f"the quota ledger cannot be written: {self.redact(str(exc))}") from exc
 
     def _renewal(self) -> str:
         now = self.clock.now()

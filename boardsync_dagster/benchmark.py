@@ -1,0 +1,275 @@
+"""The benchmark: the engine against a fresh simulator per repeat, every board checked member by member.
+
+Each repeat runs in a child process (`python -m boardsync_dagster.benchmark JSON`) so that its peak RSS
+(ru_maxrss) is that repeat's alone; the child prints one JSON line of figures. run_benchmark() takes the median.
+Plain Python, no Dagster import. Docs: docs/benchmark.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from boardsync_dagster.benchmark_bound import Vendor, lower_bound
+
+# A repeat that has not finished in this long is stuck, not slow (a full-size run at scale 0.05 takes ~20 s).
+CHILD_TIMEOUT_S = 3600
+
+
+@dataclass(frozen=True)
+class BenchSpec:
+    profile: str = "seed"
+    scale: float = 0.05
+    repeat: int = 3
+    workers: int = 6
+    boards_scale: float = 1.0
+    vendor_format: str = "text"
+    seed: int = 0  # repeat i uses seed + i, for the simulator's data and faults and for the engine
+    same_seed: bool = False  # every repeat uses seed itself
+    vendor: Vendor = field(default_factory=Vendor)
+
+    def seeds(self) -> list[int]:
+        return [self.seed if self.same_seed else self.seed + i for i in range(self.repeat)]
+
+
+class _TimedClient:
+    """The engine's client, timing every request in real seconds: the part of a run that does not shrink with the
+    scale (threads, sockets, parsing on shared cores) shows up as real time beyond the scaled latency."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.seconds: list[float] = []  # list.append is atomic: workers share it without a lock
+
+    def __getattr__(self, name: str):
+        return getattr(self.client, name)
+
+    def board_list_page(self, *args):
+        return self._timed(self.client.board_list_page, args)
+
+    def member_page(self, *args):
+        return self._timed(self.client.member_page, args)
+
+    def _timed(self, call, args):
+        started = time.perf_counter()
+        try:
+            return call(*args)
+        finally:
+            self.seconds.append(time.perf_counter() - started)
+
+
+def run_repeat(spec: BenchSpec, seed: int) -> dict:
+    """One repeat in this process: board list + members, exactness, figures. Simulated minutes, not real."""
+    from boardsync_dagster.engine.config import SyncConfig
+    from boardsync_dagster.engine.eastmoney import EastmoneyClient
+    from boardsync_dagster.engine.fetcher import fetch_board_list, sync_members
+    from boardsync_dagster.engine.ledger import MemoryLedger
+    from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
+    from boardsync_dagster.simulator import Simulator
+
+    # The seed's parameters (SyncConfig's defaults), our overrides, then every duration scaled like the simulator.
+    plain = SyncConfig(workers=spec.workers, seed=seed, max_ips=spec.vendor.quota)
+    config = plain.scaled(spec.scale).validate()
+    rss_before = _rss_kib()
+    sim = Simulator(
+        profile=spec.profile,
+        scale=spec.scale,
+        seed=seed,
+        boards_scale=spec.boards_scale,
+        vendor_format=spec.vendor_format,
+        quota=spec.vendor.quota,
+        min_interval=spec.vendor.min_interval,
+        ip_ttl=spec.vendor.ip_life,
+    )
+    with sim:
+        client = _TimedClient(EastmoneyClient(sim.eastmoney_url, config.timeout, config.page_size))
+        settings = ProxySettings(proxy_api=sim.vendor_url, vendor_format=spec.vendor_format)
+        proxies = ProxyManager(settings, config, MemoryLedger())
+        done: dict = {}
+        started = time.monotonic()
+        listed = fetch_board_list(client, proxies, config)
+        members = None
+        if listed.boards:
+            members = sync_members(
+                listed.boards,
+                client,
+                proxies,
+                config,
+                checkpoint=lambda result: done.__setitem__(result.board.code, result),
+            )
+        elapsed = time.monotonic() - started
+        truth = sim.truth()
+        stats = sim.stats()
+    figures = _figures(listed, members, done, truth, stats, proxies.stats)
+    figures["minutes"] = elapsed / spec.scale / 60
+    # Real time per request beyond the scaled latency: a constant that a smaller scale magnifies (docs/benchmark.md).
+    overhead = max(0.0, statistics.median(client.seconds or [0.0]) - sim.profile.latency * spec.scale)
+    figures["overhead_ms"] = overhead * 1000
+    figures["minutes_less_overhead"] = (
+        (elapsed - figures["requests"] * overhead / spec.workers) / spec.scale / 60
+    )
+    figures["seed"] = seed
+    figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["rss_before_mib"] = rss_before / 1024
+    bound = lower_bound(
+        [len(m) for _, m in truth.values()],
+        [sum(1 for b, _ in truth.values() if b.kind == kind) for kind in ("industry", "concept")],
+        sim.profile,
+        plain,
+        spec.vendor,
+    )
+    figures["bound"] = bound.as_dict()
+    return figures
+
+
+def _figures(listed, members, done: dict, truth: dict, stats: dict, proxy_stats) -> dict:
+    """The figures of one repeat; members is None when the list gave no board at all."""
+    reports = [listed.report] + ([members] if members is not None else [])
+    kinds: dict[str, dict[str, int]] = {}
+    for code, (board, rows) in truth.items():
+        kind = kinds.setdefault(board.kind.value, {"ok": 0, "total": 0, "members": 0})
+        kind["total"] += 1
+        got = done.get(code)
+        if got is not None and _exact(got, board, rows):
+            kind["ok"] += 1
+            kind["members"] += len(rows)
+    missing = {code: _reason(code, listed, members) for code in truth if code not in done}
+    wrong = sorted(code for code, got in done.items() if code not in truth or not _exact(got, *truth[code]))
+    errors: dict[str, int] = {}
+    for report in reports:
+        for name, n in report.errors.items():
+            errors[name] = errors.get(name, 0) + n
+    requests = sum(r.requests for r in reports)
+    ips = sum(r.ips_used for r in reports)
+    return {
+        "kinds": kinds,
+        "boards_total": len(truth),
+        "exact": sum(k["ok"] for k in kinds.values()),
+        "wrong": len(wrong),
+        "missing": len(missing),
+        "wrong_boards": wrong,
+        "missing_reasons": missing,
+        "unexplained": sum(1 for reason in missing.values() if not reason),
+        "list_exact": {b.code: b for b in listed.boards} == {c: b for c, (b, _) in truth.items()},
+        "members": sum(len(got.members) for got in done.values()),
+        "ips": ips,
+        "ips_list": listed.report.ips_used,
+        "requests": requests,
+        "requests_list": listed.report.requests,
+        "reached_eastmoney": stats["requests"],
+        "requests_per_ip": requests / ips if ips else 0.0,
+        "errors": errors,
+        "bans": stats["bans"],
+        "vendor_calls": stats["vendor_calls"],
+        "vendor_refusals": stats["vendor_refusals"],
+        "engine_refusals": sum(r.vendor_refusals for r in reports),
+        "too_fast": stats["vendor_refusals"].get("too_fast", 0),
+        "ips_dead_on_arrival": proxy_stats.ips_dead_on_arrival,
+        "ips_issued": stats["ips_issued"],
+        "permanent_failures": sum(len(r.failures) for r in reports),
+        "stopped": next((r.stopped_reason for r in reports if r.stopped_reason), None),
+    }
+
+
+def _exact(got, board, rows) -> bool:
+    key = lambda m: m.stock_code  # noqa: E731 - one-line sort key
+    return got.board == board and sorted(got.members, key=key) == sorted(rows, key=key)
+
+
+def _reason(code: str, listed, members) -> str:
+    """Why a board of the day has no result: its failure, the stop, or the list's error. '' is a bug."""
+    if members is not None:
+        for failure in members.failures:
+            if failure.board.code == code:
+                return f"{failure.error_class}: {failure.last_error}"
+        if any(b.code == code for b in members.unfinished):
+            return f"unfinished: {members.stopped_reason}"
+    if not any(b.code == code for b in listed.boards):
+        return f"not in the board list: {listed.error or 'list incomplete'}"
+    return ""
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+# --- the parent: children, median --------------------------------------------------------------------------
+
+
+def run_child(spec: BenchSpec, seed: int) -> dict:
+    """One repeat in a fresh interpreter, so its ru_maxrss is its own."""
+    payload = json.dumps({"spec": _spec_dict(spec), "seed": seed})
+    proc = subprocess.run(
+        [sys.executable, "-m", "boardsync_dagster.benchmark", payload],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+        check=False,
+    )
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"benchmark repeat (seed {seed}) failed, exit {proc.returncode}: {proc.stderr[-2000:]}"
+        )
+    return json.loads(lines[-1])
+
+
+def run_benchmark(spec: BenchSpec, progress=None) -> dict:
+    """Every repeat (one child each, one after the other: they would compete for the cores), then the medians."""
+    repeats = []
+    for seed in spec.seeds():
+        repeats.append(run_child(spec, seed))
+        if progress is not None:
+            progress(repeats[-1])
+    return {"spec": _spec_dict(spec), "repeats": repeats, "median": median_figures(repeats)}
+
+
+def median_figures(repeats: list[dict]) -> dict:
+    """Per figure, the median over repeats (mean of the two middle ones for an even count), recursing into dicts
+    (a key absent from a repeat counts as 0 there). Exactness is not a median: wrong and missing are the worst."""
+    out = _median_of(repeats)
+    for worst in ("wrong", "missing", "unexplained", "permanent_failures", "bans", "too_fast"):
+        out[worst] = max(r[worst] for r in repeats)
+    out["seed"] = None  # seeds are per repeat
+    out["stopped"] = next((r["stopped"] for r in repeats if r["stopped"]), None)
+    return out
+
+
+def _median_of(values: list) -> object:
+    if all(isinstance(v, dict) for v in values):
+        keys = dict.fromkeys(k for v in values for k in v)
+        return {k: _median_of([v.get(k, 0) for v in values]) for k in keys}
+    if all(isinstance(v, bool) for v in values):
+        return all(values)
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return statistics.median(values)
+    return None  # lists, text: per repeat only
+
+
+def _spec_dict(spec: BenchSpec) -> dict:
+    return dataclasses.asdict(spec)
+
+
+def spec_from_dict(data: dict) -> BenchSpec:
+    return BenchSpec(**{**data, "vendor": Vendor(**data["vendor"])})
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.ERROR)  # the engine's warnings are in the figures; keep stderr short
+    request = json.loads(argv[0])
+    print(json.dumps(run_repeat(spec_from_dict(request["spec"]), request["seed"])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

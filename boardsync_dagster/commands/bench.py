@@ -1,0 +1,65 @@
+"""`boardsync bench`: the engine against the simulator, the seed's table beside ours and the lower bound.
+
+Exit 1 when any board came back wrong (or missing without a reason), 0 otherwise. Docs: docs/benchmark.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+# Spelled out rather than imported: registering a subcommand must not start loading the simulator.
+PROFILES = ("calm", "seed", "hostile")
+FORMATS = ("text", "zhima", "kuaidaili")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench", help="Benchmark the sync against the simulator, beside the seed run."
+    )
+    parser.add_argument("--profile", default="seed", choices=PROFILES, help="Simulator profile (seed).")
+    parser.add_argument(
+        "--scale", type=float, default=0.05, help="Time scale (0.05: a simulated minute is 3 s)."
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="Repeats, each on a fresh simulator (3).")
+    parser.add_argument("--workers", type=int, default=6, help="Engine worker threads (the seed's 6).")
+    parser.add_argument("--boards-scale", type=float, default=1.0, help="Share of the seed's 527 boards (1).")
+    parser.add_argument("--vendor-format", default="text", choices=FORMATS, help="Vendor answers (text).")
+    parser.add_argument("--seed", type=int, default=0, help="Seed of repeat 1; repeat i uses seed + i - 1.")
+    parser.add_argument("--same-seed", action="store_true", help="Every repeat uses --seed itself.")
+    parser.add_argument("--json", action="store_true", help="Also print the result as JSON on the last line.")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from boardsync_dagster.benchmark import BenchSpec, run_benchmark
+    from boardsync_dagster.benchmark_report import render
+
+    if args.repeat < 1 or args.scale <= 0 or args.workers < 1 or args.boards_scale <= 0:
+        print("bench: --repeat and --workers must be >= 1, --scale and --boards-scale > 0", file=sys.stderr)
+        return 2
+    spec = BenchSpec(
+        profile=args.profile,
+        scale=args.scale,
+        repeat=args.repeat,
+        workers=args.workers,
+        boards_scale=args.boards_scale,
+        vendor_format=args.vendor_format,
+        seed=args.seed,
+        same_seed=args.same_seed,
+    )
+
+    def progress(figures: dict) -> None:
+        print(
+            f"repeat seed {figures['seed']}: {figures['exact']}/{figures['boards_total']} exact, "
+            f"{figures['ips']} IPs, {figures['requests']} requests, {figures['minutes']:.2f} simulated min",
+            file=sys.stderr,
+        )
+
+    result = run_benchmark(spec, progress)
+    print(render(result))
+    if args.json:
+        print(json.dumps(result))
+    med = result["median"]
+    return 1 if med["wrong"] or med["unexplained"] else 0

@@ -123,12 +123,36 @@ def run(args: argparse.Namespace) -> int:
     return 0 if summary.complete else 1
 
 
+def check_launch(day: str, resources: dict[str, object]) -> None:
+    """Refuse a bad date or an inconsistent configuration before the run starts, naming the field."""
+    from boardsync_dagster.resources import sync_config
+
+    try:
+        wanted = dt.date.fromisoformat(day)
+    except ValueError:
+        raise ValueError(f"--date {day!r} is not a date YYYY-MM-DD") from None
+    today = dt.date.fromisoformat(
+        os.environ.get("BOARDSYNC_TODAY") or dt.datetime.now(SHANGHAI).date().isoformat()
+    )
+    if wanted != today:
+        raise ValueError(
+            f"--date {day} is not today ({today}, Asia/Shanghai): Eastmoney keeps no history, so only today's "
+            "partition can be synced"
+        )
+    try:
+        sync_config(resources["eastmoney"], resources["proxy"])
+    except Exception as exc:  # dg.Failure naming the SyncConfig field
+        raise ValueError(getattr(exc, "description", None) or str(exc)) from None
+
+
 def execute(args: argparse.Namespace, day: str) -> RunSummary:
     import dagster as dg
 
     from boardsync_dagster.definitions import build_definitions
 
-    defs = build_definitions(resource_overrides(args))
+    resources = resource_overrides(args)
+    check_launch(day, resources)
+    defs = build_definitions(resources)
     job = defs.resolve_job_def("board_sync_job")
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     members_config = {"force": bool(args.force), "boards": args.boards.split(",") if args.boards else []}

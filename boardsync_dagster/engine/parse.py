@@ -14,6 +14,13 @@ STOCK_CODE = re.compile(r"[0-9]{6}")
 BOARD_CODE = re.compile(r"BK[0-9]{4}")
 # Beijing Stock Exchange codes, which Eastmoney files under market 0 with Shenzhen.
 BEIJING_PREFIXES = ("43", "83", "87", "88", "92")
+# What a code must look like in its market (the same rule as the codes_and_markets_valid check): six digits alone
+# let 999999 or 123456 through, to be written first and caught after.
+MARKET_CODE = {
+    "SH": re.compile(r"6[0-9]{5}"),
+    "SZ": re.compile(r"(00|30)[0-9]{4}"),
+    "BJ": re.compile(r"([48][0-9]{5}|92[0-9]{4})"),
+}
 MISSING = "-"
 
 
@@ -106,6 +113,8 @@ def _member_row(row: dict) -> Member | str:
     market = market_of(code, f13) if _is_int(f13) else None
     if market is None:
         return f"f13 {str(f13)[:20]!r} is not a market (0 or 1) for {code}"
+    if not MARKET_CODE[market].fullmatch(code):
+        return f"f12 {code!r} is not a stock code of market {market}"
     name = _text(row, "f14")
     if name is None:
         return f"f14 (name) missing for {code}"

@@ -1,0 +1,72 @@
+"""Bad configuration is refused at launch, naming the field: `boardsync sync` exits 2 before any request, and a
+Dagster launch fails the step (or refuses the resource) before any request."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pydantic
+import pytest
+
+from boardsync_dagster.cli import main
+from boardsync_dagster.simulator import Simulator
+from tests.reliability.conftest import TODAY, InProcess, step_failure
+
+CASES = [
+    (["--workers", "0"], "workers"),
+    (["--ip-ttl", "-1"], "ip_ttl"),
+    (["--ttl-jitter", "-0.5"], "ttl_jitter"),
+    (["--ip-ttl", "2", "--ttl-jitter", "5"], "ttl_jitter"),
+    (["--req-delay-min", "3", "--req-delay-max", "1"], "req_delay_min"),
+    (["--max-ips", "0"], "max_ips"),
+    (["--timeout", "0"], "timeout"),
+    (["--lock-wait", "-1"], "lock_wait_s"),
+    (["--date", (TODAY + dt.timedelta(days=1)).isoformat()], "--date"),
+    (["--date", (TODAY - dt.timedelta(days=1)).isoformat()], "--date"),
+    (["--date", "2020-01-02"], "--date"),
+    (["--date", "2026-13-01"], "--date"),
+]
+
+
+@pytest.fixture
+def sim():
+    with Simulator(profile="calm", scale=0.05, seed=51, boards_scale=0.05) as sim:
+        yield sim
+
+
+@pytest.mark.parametrize("flags, field", CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_cli_refuses_bad_configuration_with_exit_2_naming_the_field(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, flags: list[str], field: str
+):
+    # `main` sets these for the job it runs: monkeypatch restores them afterwards.
+    for name in ("BOARDSYNC_DB", "BOARDSYNC_EASTMONEY_URL", "BOARDSYNC_PROXY_API", "BOARDSYNC_TODAY"):
+        monkeypatch.setenv(name, "unset-by-test")
+        monkeypatch.delenv(name)
+    db = tmp_path / "boardsync.duckdb"
+    argv = ["sync", "--json", "--no-dbt", "--db", str(db), "--eastmoney-url", sim.eastmoney_url]
+    rc = main([*argv, "--proxy-api", sim.vendor_url, *flags])
+    out, err = capsys.readouterr()
+    assert rc == 2, out + err
+    answer = json.loads(out.strip().splitlines()[-1])
+    assert answer["status"] == "error" and field in answer["error"]
+    assert field in err
+    assert sim.stats()["requests"] == 0 and sim.stats()["vendor_calls"] == 0
+    assert not db.exists(), "refused before the database was touched"
+
+
+def test_dagster_launch_refuses_bad_configuration_naming_the_field(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    job = InProcess(sim, tmp_path / "boardsync.duckdb", 0.05, monkeypatch)
+    with pytest.raises(pydantic.ValidationError, match="workers"):
+        job.run(workers=0)
+    with pytest.raises(pydantic.ValidationError, match="ip_ttl"):
+        job.run(ip_ttl=-1.0)
+    result = job.run(req_delay_min=3.0, req_delay_max=1.0)
+    assert not result.success
+    assert "Bad configuration" in step_failure(result, "board_list") and "req_delay_min" in step_failure(
+        result, "board_list"
+    )
+    assert sim.stats()["requests"] == 0 and sim.stats()["vendor_calls"] == 0

@@ -7,6 +7,7 @@ the variable's name, never its value, in run config and the event log.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -22,6 +23,16 @@ from boardsync_dagster.storage import Store
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_EASTMONEY_URL = "https://push2.eastmoney.com"
 DEFAULT_DB = "data/boardsync.duckdb"
+
+
+def from_env(value: str | None, name: str, default: str | None = None) -> str | None:
+    """A field left unset falls back to its environment variable at run time.
+
+    Dagster replaces a resource's code-set values (the EnvVars of definitions.py) with the class defaults as
+    soon as a launchpad run config sets any one field of it, so a run that only changes `workers` would
+    otherwise sync straight to Eastmoney without the proxy.
+    """
+    return value or os.environ.get(name) or default
 
 
 class FileLedger:
@@ -43,7 +54,9 @@ class FileLedger:
 class StorageResource(dg.ConfigurableResource):
     """Where the sync keeps its checkpoint and quota ledger, and which day is today."""
 
-    database: str = Field(default=DEFAULT_DB, description="DuckDB file (BOARDSYNC_DB).")
+    database: str | None = Field(
+        default=None, description="DuckDB file (BOARDSYNC_DB, else data/boardsync.duckdb)."
+    )
     today: str | None = Field(
         default=None,
         description="Replay only: treat this YYYY-MM-DD as today. The simulator's days use it; leave unset "
@@ -54,8 +67,9 @@ class StorageResource(dg.ConfigurableResource):
     )
 
     def today_date(self) -> dt.date:
-        if self.today:
-            return dt.date.fromisoformat(self.today)
+        today = from_env(self.today, "BOARDSYNC_TODAY")
+        if today:
+            return dt.date.fromisoformat(today)
         return dt.datetime.now(SHANGHAI).date()
 
     def snapshot_day(self, partition_key: str) -> dt.date:
@@ -72,18 +86,21 @@ class StorageResource(dg.ConfigurableResource):
             )
         return day
 
+    def path(self) -> str:
+        return from_env(self.database, "BOARDSYNC_DB", DEFAULT_DB)
+
     def open_store(self) -> Store:
-        return Store(self.database, wait_s=self.lock_wait_s)
+        return Store(self.path(), wait_s=self.lock_wait_s)
 
     def ledger(self) -> FileLedger:
-        return FileLedger(self.database, self.lock_wait_s)
+        return FileLedger(self.path(), self.lock_wait_s)
 
 
 class EastmoneyResource(dg.ConfigurableResource):
     """The Eastmoney client and the fetcher's pacing."""
 
-    base_url: str = Field(
-        default=DEFAULT_EASTMONEY_URL, description="clist API base (BOARDSYNC_EASTMONEY_URL)."
+    base_url: str | None = Field(
+        default=None, description="clist API base (BOARDSYNC_EASTMONEY_URL, else push2.eastmoney.com)."
     )
     workers: int = Field(default=6, ge=1, description="Worker threads sharing the one task queue.")
     req_delay_min: float = Field(default=1.0, ge=0, description="Least random delay before each request, s.")
@@ -103,7 +120,9 @@ class EastmoneyResource(dg.ConfigurableResource):
     )
 
     def client(self) -> EastmoneyClient:
-        return EastmoneyClient(self.base_url, timeout=self.timeout)
+        return EastmoneyClient(
+            from_env(self.base_url, "BOARDSYNC_EASTMONEY_URL", DEFAULT_EASTMONEY_URL), timeout=self.timeout
+        )
 
 
 class ProxyResource(dg.ConfigurableResource):
@@ -133,10 +152,10 @@ class ProxyResource(dg.ConfigurableResource):
 
     def settings(self) -> ProxySettings:
         return ProxySettings(
-            proxy_api=self.proxy_api or None,
-            proxy_url=self.proxy_url or None,
-            user=self.user or None,
-            password=self.password or None,
+            proxy_api=from_env(self.proxy_api, "BOARDSYNC_PROXY_API"),
+            proxy_url=from_env(self.proxy_url, "BOARDSYNC_PROXY_URL"),
+            user=from_env(self.user, "BOARDSYNC_PROXY_USER"),
+            password=from_env(self.password, "BOARDSYNC_PROXY_PASSWORD"),
             vendor_format=self.vendor_format,
         )
 

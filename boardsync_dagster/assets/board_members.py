@@ -142,7 +142,7 @@ def board_members(
                 store.record_failure(day, BoardFailure(board, "stopped", report.stopped_reason, 0))
         quota_left = quota_remaining(proxy, storage)
         table = render_table(
-            report, time_scale=eastmoney.time_scale, max_ips=proxy.max_ips if proxy.proxy_api else None
+            report, time_scale=eastmoney.time_scale, max_ips=proxy.max_ips if proxy.settings().proxy_api else None
         )
         metadata = report_metadata(report, table, quota_left)
         if report.stopped_reason:
@@ -173,7 +173,7 @@ def stopped_description(report: SyncReport, shown: int = 30) -> str:
 
 def quota_remaining(proxy: ProxyResource, storage: StorageResource) -> int | None:
     """IPs left today on a vendor account; None in direct or fixed-proxy mode."""
-    if not proxy.proxy_api:
+    if not proxy.settings().proxy_api:
         return None
     vendor_day = dt.datetime.now(SHANGHAI).date()
     return max(proxy.max_ips - storage.ledger().used(vendor_day), 0)

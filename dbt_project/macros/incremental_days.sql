@@ -51,11 +51,20 @@
 {% endmacro %}
 
 
-{# post_hook: record the complete days this build reflects. #}
-{% macro log_built_days() %}
+{#
+  post_hook: record the complete days this build reflects. A model built from another incremental model
+  (`built_from`) reflects what that model reflected, which is stale if that model was not rebuilt first (a
+  Dagster run of a subset of the assets): recording that makes the next build redo the stale days.
+#}
+{% macro log_built_days(built_from=none) %}
     delete from marts.incremental_log where model_name = '{{ this.identifier }}';
     insert into marts.incremental_log
+    {% if built_from %}
+    select '{{ this.identifier }}', snapshot_date, day_version from marts.incremental_log
+    where model_name = '{{ built_from }}';
+    {% else %}
     select '{{ this.identifier }}', snapshot_date, day_version from {{ ref('complete_days') }};
+    {% endif %}
 {% endmacro %}
 
 

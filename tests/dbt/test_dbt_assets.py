@@ -45,8 +45,9 @@ def test_dbt_tests_are_asset_checks():
     ) in checks
     assert ("marts/board_daily_stats", "changes_replay_to_daily_membership") in checks
     assert ("marts/board_membership_history", "current_matches_open_stays") in checks
-    # Source tests become checks on the upstream assets.
-    assert ("board_members", "source_not_null_raw_board_members_stock_code") in checks
+    # The raw tables are tested through the staging views: no checks land on the partitioned upstream assets.
+    assert ("staging/stg_board_members", "not_null_stg_board_members_stock_code") in checks
+    assert not {name for asset, name in checks if asset in ("board_list", "board_members")}
 
 
 def test_definitions_load_with_the_resource():

@@ -5,7 +5,7 @@
     materialized='incremental',
     incremental_strategy='append',
     pre_hook="{{ delete_rebuilt_days('snapshot_date') }}",
-    post_hook="{{ log_built_days() }}",
+    post_hook="{{ log_built_days(built_from='board_membership_changes') }}",
 ) }}
 
 {% set rebuild_from_day = rebuild_from() %}

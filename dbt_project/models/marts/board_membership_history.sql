@@ -9,7 +9,7 @@
     incremental_strategy='delete+insert',
     unique_key=['board_code', 'stock_code', 'valid_from'],
     pre_hook="{{ delete_rebuilt_days('valid_from') }}",
-    post_hook="{{ log_built_days() }}",
+    post_hook="{{ log_built_days(built_from='board_membership_changes') }}",
 ) }}
 
 -- The incremental macros read complete_days: depends_on: {{ ref('complete_days') }}

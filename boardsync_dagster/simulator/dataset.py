@@ -172,6 +172,7 @@ def advance(
         changes.boards_renamed.append((old.board, renamed))
         taken.add(new_name)
 
+    removed_today: set[tuple[str, str]] = set()
     for _ in range(members_removed):
         candidates = concepts(min_members=2)
         if not candidates:
@@ -180,14 +181,19 @@ def advance(
         gone = rng.choice(boards[code].members)
         boards[code] = BoardData(boards[code].board, tuple(m for m in boards[code].members if m != gone))
         changes.members_removed.append((code, state.member(gone)))
+        removed_today.add((code, gone))
 
     for _ in range(members_added):
         candidates = [c for c in concepts() if len(boards[c].members) < len(stock_codes)]
         if not candidates:
             break
         code = rng.choice(candidates)
-        present = set(boards[code].members)
-        new = rng.choice([s for s in stock_codes if s not in present])
+        # Never re-add what left this board today: DayChanges must list net changes only.
+        present = set(boards[code].members) | {s for c, s in removed_today if c == code}
+        options = [s for s in stock_codes if s not in present]
+        if not options:
+            continue
+        new = rng.choice(options)
         boards[code] = BoardData(boards[code].board, tuple(sorted((*boards[code].members, new))))
         changes.members_added.append((code, state.member(new)))
 

@@ -132,8 +132,11 @@ def board_members(
                 skip=skip,
             )
         )
-        # Count the run's IPs, the board list's included: both steps share this run's ProxyManager.
+        # Count the run's IPs and vendor calls, the board list's included: both steps share this run's
+        # ProxyManager.
         report.ips_used = manager.stats.ips_used
+        report.vendor_calls = manager.stats.vendor_calls
+        report.vendor_refusals = manager.stats.refusals
         for failure in report.failures:
             store.record_failure(day, failure)
         if report.stopped_reason:

@@ -126,7 +126,9 @@ class ProxyManager:
         self._next_id = 1
         self._failed_addresses: set[tuple[str, int]] = set()
         # Whether each of the last ban_stop_after invalidated-or-retired IPs ever served a request.
-        self._recent_ips: collections.deque[str] = collections.deque(maxlen=config.ban_stop_after)
+        self._recent_ips: collections.deque[tuple[Lease, bool]] = collections.deque(
+            maxlen=config.ban_stop_after
+        )
         self._fixed = None if settings.mode == "vendor" else self._fixed_lease()
 
     @property
@@ -182,8 +184,9 @@ class ProxyManager:
     def report_failure(self, lease: Lease, auth_refused: bool = False) -> bool:
         """An IP-blamed failure. Returns True when the lease is now dropped.
 
-        A lease that never served a request is dead on arrival and goes at once; one that has served keeps going
-        until ip_fail_limit failures in a row, so a random dropped connection does not cost a whole IP.
+        A lease goes after ip_fail_limit failures in a row. Fresh leases too: six workers fire at once on a new IP,
+        and its first reply failing (a flaky proxy drops instantly) says little while five more are in flight.
+        A dead IP fails all of them, so it still goes within the first replies.
         auth_refused: the proxy answered 407; when fresh IPs keep doing that, the credentials are wrong.
         """
         with self._lock:
@@ -191,7 +194,7 @@ class ProxyManager:
             if lease.failed:
                 return True
             lease.consecutive_failures += 1
-            if lease.successes == 0 or lease.consecutive_failures >= self.config.ip_fail_limit:
+            if lease.consecutive_failures >= self.config.ip_fail_limit:
                 self._invalidate(lease, auth_refused)
                 return True
             return False
@@ -213,12 +216,18 @@ class ProxyManager:
         if self._current is lease:
             self._current = None
         self._spares = [s for s in self._spares if s is not lease]
-        self._remember(lease.successes > 0, auth_refused)
+        self._remember(lease, auth_refused)
 
-    def _remember(self, worked: bool, auth_refused: bool = False) -> None:
-        """Stop when IPs die faster than they work, so a total ban (or wrong credentials) cannot burn the day."""
-        self._recent_ips.append("worked" if worked else "407" if auth_refused else "dead")
-        recent = list(self._recent_ips)
+    def _remember(self, lease: Lease, auth_refused: bool = False) -> None:
+        """Stop when IPs die faster than they work, so a total ban (or wrong credentials) cannot burn the day.
+
+        The leases themselves are kept, not a verdict at drop time: replies still in flight when an IP is dropped
+        may succeed afterwards, and then that IP worked.
+        """
+        self._recent_ips.append((lease, auth_refused))
+        recent = [
+            "worked" if old.successes else "407" if refused else "dead" for old, refused in self._recent_ips
+        ]
         auth = recent[-self.config.auth_stop_after :]
         if len(auth) == self.config.auth_stop_after and all(r == "407" for r in auth):
             self._fatal = VendorAuthError(
@@ -239,7 +248,7 @@ class ProxyManager:
                 return lease
         retired = self._current
         if retired is not None and not retired.failed and retired.requests > 0:
-            self._remember(retired.successes > 0)
+            self._remember(retired)
         self._current = None
         self._spares = []
         return None

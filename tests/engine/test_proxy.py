@@ -103,9 +103,10 @@ def test_mark_failed_on_a_replaced_lease_does_not_extract_again(clock, vendor):
     assert len(vendor.calls) == 2
 
 
-def test_report_failure_drops_dead_on_arrival_at_once_and_a_proven_ip_after_the_limit(clock, vendor):
+def test_report_failure_drops_an_ip_after_the_limit_of_failures_in_a_row(clock, vendor):
     pm = manager(clock, vendor, SyncConfig(seed=1, ip_fail_limit=2))
     fresh = pm.acquire()
+    assert pm.report_failure(fresh) is False  # a fresh IP's first reply failing is not yet a verdict
     assert pm.report_failure(fresh) is True
     proven = pm.acquire()
     pm.report_success(proven)
@@ -114,6 +115,16 @@ def test_report_failure_drops_dead_on_arrival_at_once_and_a_proven_ip_after_the_
     assert pm.report_failure(proven) is False
     assert pm.report_failure(proven) is True
     assert pm.acquire() is not proven
+
+
+def test_a_late_success_on_a_dropped_ip_breaks_the_ban_streak(clock, vendor):
+    pm = manager(clock, vendor, SyncConfig(seed=1, ban_stop_after=3, ip_fail_limit=1))
+    first = pm.acquire()
+    assert pm.report_failure(first) is True
+    pm.report_success(first)  # a reply that was in flight when the IP was dropped came back fine
+    for _ in range(2):
+        assert pm.report_failure(pm.acquire()) is True
+    pm.acquire()  # two dead IPs after one that worked: no ban verdict yet
 
 
 def test_ttl_and_jitter_bounds(clock, vendor):
@@ -199,9 +210,10 @@ def test_max_ips_per_run(clock, vendor):
 
 
 def test_every_ip_dying_unused_stops_as_a_ban(clock, vendor):
-    pm = manager(clock, vendor, SyncConfig(seed=1, ban_stop_after=4))
+    pm = manager(clock, vendor, SyncConfig(seed=1, ban_stop_after=4, ip_fail_limit=2))
     for _ in range(4):
-        pm.report_failure(pm.acquire())
+        lease = pm.acquire()
+        assert [pm.report_failure(lease), pm.report_failure(lease)] == [False, True]
     with pytest.raises(BanSuspected, match="ban every IP"):
         pm.acquire()
     assert len(vendor.calls) == 4

@@ -38,8 +38,7 @@ complete as (
         count(*) as boards,
         sum(members) as member_rows,
         -- Changes whenever the day is re-synced (new synced_at), so incremental models rebuild from it.
-        md5(string_agg(board_code || '|' || members || '|' || synced_at::varchar, ',' order by board_code))
-            as day_version
+        md5(string_agg(concat_ws('|', board_code, members, synced_at), ',' order by board_code)) as day_version
     from board_status
     where snapshot_date in (select snapshot_date from list_is_whole)
     group by snapshot_date

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import dagster as dg
+import yaml
 
 from boardsync_dagster.definitions import defs
 from boardsync_dagster.partitions import PROXY_POOL
@@ -63,3 +65,25 @@ def test_dagster_definitions_validate_passes():
         timeout=180,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dg_finds_the_project_through_pyproject():
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dg"), "list", "defs", "--json"],
+        cwd=REPO,
+        env={k: v for k, v in os.environ.items() if not k.startswith("BOARDSYNC_")},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    listed = json.loads(done.stdout)
+    assert {"board_list", "board_members"} <= {a["asset_key"] for a in listed["assets"]}
+    assert [j["name"] for j in listed["jobs"]] == ["board_sync_job"]
+    assert [s["name"] for s in listed["sensors"]] == ["board_sync_retry_sensor"]
+
+
+def test_the_shipped_instance_config_limits_the_proxy_pool_to_one():
+    settings = yaml.safe_load((REPO / "deploy/local/dagster.yaml").read_text())
+    with dg.instance_for_test(overrides=settings) as instance:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1

@@ -145,7 +145,9 @@ def board_members(
                 store.record_failure(day, BoardFailure(board, "stopped", report.stopped_reason, 0))
         quota_left = quota_remaining(proxy, storage)
         table = render_table(
-            report, time_scale=eastmoney.time_scale, max_ips=proxy.max_ips if proxy.settings().proxy_api else None
+            report,
+            time_scale=eastmoney.time_scale,
+            max_ips=proxy.max_ips if proxy.settings().proxy_api else None,
         )
         metadata = report_metadata(report, table, quota_left)
         if report.stopped_reason:

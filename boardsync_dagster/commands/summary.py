@@ -52,9 +52,11 @@ class RunSummary:
                 self.numbers[key] = value.value
 
     def status(self) -> str:
+        """complete; incomplete (the completeness check ran and found boards missing); failed (the run stopped
+        before it could judge the day: quota, vendor, termination, bad config)."""
         if self.complete:
             return "complete"
-        return "incomplete" if self.success or self.checks else "failed"
+        return "incomplete" if any(name.endswith(f":{COMPLETE}") for name in self.checks) else "failed"
 
     def table(self) -> str:
         lines = [f"boardsync {self.date}: {self.status()}"]

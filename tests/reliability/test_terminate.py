@@ -51,7 +51,7 @@ def test_termination_mid_fetch_stops_within_seconds_and_keeps_the_checkpoint(tmp
         finished = sync.finish()
 
         assert finished.rc == 1, finished.stderr[-3000:]
-        assert finished.report["status"] != "complete" and not finished.report["complete"]
+        assert finished.report["status"] == "failed" and not finished.report["complete"]
         assert any("Interrupted" in e for e in finished.report["errors"]), finished.report
         done = assert_checkpoint_exact(sim, db, "after the termination")
         assert 0 < len(done) < len(sim.truth()), "the signal should land mid-fetch"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from boardsync_dagster.simulator import Profile, Simulator
-from tests.platform.conftest import SCALE
+from tests.platform.conftest import CALM_TIMEOUT_S, SCALE
 
 BOARDSYNC = [sys.executable, "-m", "boardsync_dagster.cli"]
 
@@ -33,7 +33,7 @@ def scaled_flags(sim: Simulator, db: Path) -> list[str]:
         f"--req-delay-min={1 * s}",
         f"--req-delay-max={2 * s}",
         f"--start-stagger={5 * s}",
-        f"--timeout={10 * s}",
+        f"--timeout={CALM_TIMEOUT_S}",
         f"--progress-interval={5 * s}",
         "--json",
     ]
@@ -75,7 +75,7 @@ def test_sync_refuses_bad_config_naming_the_field(tmp_path: Path):
 
 def test_demo_runs_the_whole_job_against_the_simulator(tmp_path: Path):
     done = run_cli(
-        "demo", "--scale=0.02", "--boards-scale=0.03", "--profile=calm", f"--db={tmp_path / 'demo.duckdb'}",
+        "demo", "--scale=0.05", "--boards-scale=0.03", "--profile=calm", f"--db={tmp_path / 'demo.duckdb'}",
         "--json", cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from boardsync_dagster.commands import sync
+from boardsync_dagster.engine.config import SyncConfig
 
 DEMO_DB = "data/demo.duckdb"
 
@@ -27,25 +28,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+# The knobs that are durations, by resource: the CLI's flags and the resources' fields share these names.
+EASTMONEY_DURATIONS = ("req_delay_min", "req_delay_max", "start_stagger", "timeout", "progress_interval")
+PROXY_DURATIONS = ("ip_ttl", "ttl_jitter", "min_interval")
+
+
+def scaled_knobs(scale: float) -> tuple[dict[str, float], dict[str, float]]:
+    """The seed's parameters (SyncConfig's defaults), every duration scaled like the simulator's clock:
+    (eastmoney resource fields, proxy resource fields)."""
+    config = SyncConfig().scaled(scale)
+    eastmoney = {name: getattr(config, name) for name in EASTMONEY_DURATIONS}
+    proxy = {name: getattr(config, name) for name in PROXY_DURATIONS}
+    return {**eastmoney, "time_scale": scale}, proxy
+
+
+def scaled_flags(scale: float) -> list[str]:
+    """scaled_knobs as `boardsync sync` flags."""
+    eastmoney, proxy = scaled_knobs(scale)
+    return [f"--{name.replace('_', '-')}={value}" for name, value in {**eastmoney, **proxy}.items()]
+
+
 def sync_args(args: argparse.Namespace, eastmoney_url: str, vendor_url: str) -> argparse.Namespace:
-    """The seed's parameters, every duration scaled like the simulator's clock."""
     parser = argparse.ArgumentParser()
     sync.add_sync_arguments(parser)
-    s = args.scale
     return parser.parse_args(
         [
             f"--db={args.db}",
             f"--eastmoney-url={eastmoney_url}",
             f"--proxy-api={vendor_url}",
-            f"--ip-ttl={45 * s}",
-            f"--ttl-jitter={5 * s}",
-            f"--min-interval={2 * s}",
-            f"--req-delay-min={1 * s}",
-            f"--req-delay-max={2 * s}",
-            f"--start-stagger={5 * s}",
-            f"--timeout={10 * s}",
-            f"--progress-interval={5 * s}",
-            f"--time-scale={s}",
+            *scaled_flags(args.scale),
             *(["--json"] if args.json else []),
             *(["--verbose"] if args.verbose else []),
         ]

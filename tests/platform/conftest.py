@@ -11,6 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from boardsync_dagster.commands import demo
 from boardsync_dagster.definitions import build_definitions, default_resources
 from boardsync_dagster.io_manager import BoardsyncDuckDBIOManager
 from boardsync_dagster.resources import StorageResource
@@ -22,20 +23,11 @@ TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
 
 
 def scaled_knobs(scale: float = SCALE, **eastmoney: object) -> tuple[dict, dict]:
-    """The seed's parameters at the simulator's time scale."""
-    east = {
-        "req_delay_min": 1 * scale,
-        "req_delay_max": 2 * scale,
-        "start_stagger": 5 * scale,
-        # Not scaled: the calm profile sends no slow replies, and 0.2 s real is less than a loaded 2-core
-        # machine sometimes takes to answer, which would turn load into dropped IPs.
-        "timeout": CALM_TIMEOUT_S,
-        "progress_interval": 5 * scale,
-        "time_scale": scale,
-        **eastmoney,
-    }
-    proxy = {"ip_ttl": 45 * scale, "ttl_jitter": 5 * scale, "min_interval": 2 * scale}
-    return east, proxy
+    """The seed's parameters at the simulator's time scale, as the demo runs them, but for the timeout: the
+    calm profile sends no slow replies, and 0.2 s real is less than a loaded 2-core machine sometimes takes to
+    answer, which would turn load into dropped IPs."""
+    east, proxy = demo.scaled_knobs(scale)
+    return {**east, "timeout": CALM_TIMEOUT_S, **eastmoney}, proxy
 
 
 class Platform:

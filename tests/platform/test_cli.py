@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from boardsync_dagster.commands import demo
 from boardsync_dagster.simulator import Profile, Simulator
 from tests.platform.conftest import CALM_TIMEOUT_S, SCALE
 
@@ -22,19 +23,12 @@ def run_cli(*args: str, cwd: Path, timeout: float = 240) -> subprocess.Completed
 
 
 def scaled_flags(sim: Simulator, db: Path) -> list[str]:
-    s = SCALE
     return [
         f"--db={db}",
         f"--eastmoney-url={sim.eastmoney_url}",
         f"--proxy-api={sim.vendor_url}",
-        f"--ip-ttl={45 * s}",
-        f"--ttl-jitter={5 * s}",
-        f"--min-interval={2 * s}",
-        f"--req-delay-min={1 * s}",
-        f"--req-delay-max={2 * s}",
-        f"--start-stagger={5 * s}",
-        f"--timeout={CALM_TIMEOUT_S}",
-        f"--progress-interval={5 * s}",
+        *demo.scaled_flags(SCALE),
+        f"--timeout={CALM_TIMEOUT_S}",  # the last --timeout wins; see conftest.scaled_knobs
         "--json",
     ]
 

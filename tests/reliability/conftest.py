@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 
+from boardsync_dagster.commands import demo
 from boardsync_dagster.definitions import build_definitions, default_resources
 from boardsync_dagster.io_manager import BoardsyncDuckDBIOManager
 from boardsync_dagster.resources import StorageResource
@@ -60,17 +61,9 @@ def wait_until(predicate: Callable[[], bool], timeout: float, *, proc=None, inte
 
 
 def knobs(scale: float, workers: int | None = None) -> dict[str, object]:
-    """The seed's pacing at the simulator's time scale (the same names as the CLI flags and resources)."""
-    values: dict[str, object] = {
-        "req_delay_min": 1 * scale,
-        "req_delay_max": 2 * scale,
-        "start_stagger": 5 * scale,
-        "timeout": 10 * scale,
-        "ip_ttl": 45 * scale,
-        "ttl_jitter": 5 * scale,
-        "min_interval": 2 * scale,
-        "time_scale": scale,
-    }
+    """The seed's pacing at the simulator's time scale, as the demo runs it (the CLI flags' and resources' names)."""
+    eastmoney, proxy = demo.scaled_knobs(scale)
+    values: dict[str, object] = {**eastmoney, **proxy}
     if workers is not None:
         values["workers"] = workers
     return values

@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from boardsync_dagster.engine.clock import SystemClock
+from boardsync_dagster.engine.clock import SHANGHAI, SystemClock
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.eastmoney import EastmoneyClient
 from boardsync_dagster.engine.errors import ConfigError
 from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
 from boardsync_dagster.storage import Store
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_EASTMONEY_URL = "https://push2.eastmoney.com"
 DEFAULT_DB = "data/boardsync.duckdb"
 

@@ -1,12 +1,9 @@
 """Weekdays after the close (15:00 Asia/Shanghai), today's partition."""
 
-from zoneinfo import ZoneInfo
-
 import dagster as dg
 
+from boardsync_dagster.engine.clock import SHANGHAI
 from boardsync_dagster.jobs import board_sync_job
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @dg.schedule(

@@ -11,15 +11,14 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from boardsync_dagster.assets.member_checks import COMPLETE
+from boardsync_dagster.engine.clock import SHANGHAI
 from boardsync_dagster.jobs import board_sync_job
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 COMPLETE_CHECK = dg.AssetCheckKey(dg.AssetKey("board_members"), COMPLETE)
 RETRY_TAG = "boardsync/retry_of"
 ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,

@@ -1,20 +1,18 @@
 """board_members: every member of every board of the day, fetched by the engine, checkpointed per board."""
 
-import datetime as dt
 import logging
-import time
 
 import dagster as dg
 import polars as pl
 from pydantic import Field
 
 from boardsync_dagster.assets import member_checks
+from boardsync_dagster.engine.clock import SystemClock, vendor_day
 from boardsync_dagster.engine.fetcher import Progress, sync_members
 from boardsync_dagster.engine.report import render_table
 from boardsync_dagster.engine.types import Board, BoardFailure, BoardKind, SyncReport
 from boardsync_dagster.partitions import DAILY, PROXY_POOL
 from boardsync_dagster.resources import (
-    SHANGHAI,
     EastmoneyResource,
     ProxyResource,
     StorageResource,
@@ -114,7 +112,6 @@ def board_members(
     listed = boards_of(board_list)
     todo = select_boards(listed, config.boards)
     manager = proxy.manager(engine_config, storage)
-    started = time.monotonic()
     with storage.open_store() as store:
         skip = set() if config.force else store.completed_boards(day)
         context.log.info(
@@ -157,7 +154,7 @@ def board_members(
         members = store.day_members(day, [b.code for b in listed])
         status = store.day_status(day)
         previous = store.previous_complete_day(day)
-    context.log.info(f"{report.boards_ok} boards fetched in {time.monotonic() - started:.0f}s")
+    context.log.info(f"{report.boards_ok} boards fetched in {report.duration_s:.0f}s")
     yield dg.Output(members, metadata={**metadata, "rows": members.height})
     yield member_checks.completeness(board_list, status)
     yield member_checks.uniqueness(members)
@@ -180,5 +177,5 @@ def quota_remaining(proxy: ProxyResource, storage: StorageResource) -> int | Non
     """IPs left today on a vendor account; None in direct or fixed-proxy mode."""
     if not proxy.settings().proxy_api:
         return None
-    vendor_day = dt.datetime.now(SHANGHAI).date()
-    return max(proxy.max_ips - storage.ledger().used(vendor_day), 0)
+    used = storage.ledger().used(vendor_day(SystemClock().now()))
+    return max(proxy.max_ips - used, 0)

@@ -13,12 +13,10 @@ import io
 import json
 import os
 import sys
-from zoneinfo import ZoneInfo
 
 from boardsync_dagster.commands.progress import ProgressBar
 from boardsync_dagster.commands.summary import RunSummary
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from boardsync_dagster.engine.clock import SHANGHAI
 
 # Flag -> environment variable read by definitions.py (secrets never pass through run config).
 ENV_FLAGS = {

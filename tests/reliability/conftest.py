@@ -1,7 +1,7 @@
 """Helpers for the reliability tests: `boardsync sync` as a real process, bounded waits, the truth to compare with.
 
 The simulator runs in the test process; the sync runs either as a subprocess (kill, signals, a second process
-reading the ledger) or in-process through the same definitions (`InProcess`), which starts in a second instead of
+reading the ledger) or in-process through the same definitions (`tests.jobrun.Platform`), which starts in a second instead of
 the ~8 s a fresh interpreter needs to import Dagster and dbt.
 """
 
@@ -20,19 +20,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
 
 from boardsync_dagster.commands import demo
-from boardsync_dagster.definitions import build_definitions, default_resources
-from boardsync_dagster.io_manager import BoardsyncDuckDBIOManager
-from boardsync_dagster.resources import StorageResource
 from boardsync_dagster.simulator import Simulator
+from tests import jobrun
 
-TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
-RAW = ["board_list", "board_members"]
+TODAY = dt.date.fromisoformat(jobrun.TODAY)
 # A fresh `boardsync sync` imports Dagster and dbt first: allow for that on a loaded 2-core machine.
 STARTUP_S = 60.0
 
@@ -147,46 +143,6 @@ def sync_args(sim: Simulator, db: Path, scale: float, **extra: object) -> list[s
         sim.vendor_url,
         *cli_flags({**knobs(scale), **extra}),
     ]
-
-
-class InProcess:
-    """board_sync_job in this process, through the same definitions the CLI builds."""
-
-    def __init__(self, sim: Simulator, db: Path, scale: float, monkeypatch, *, proxy_api: bool = True):
-        self.sim, self.db, self.scale = sim, db, scale
-        self.instance = dg.DagsterInstance.ephemeral()
-        monkeypatch.setenv("BOARDSYNC_DB", str(db))
-        monkeypatch.setenv("BOARDSYNC_EASTMONEY_URL", sim.eastmoney_url)
-        if proxy_api:
-            monkeypatch.setenv("BOARDSYNC_PROXY_API", sim.vendor_url)
-        else:
-            monkeypatch.delenv("BOARDSYNC_PROXY_API", raising=False)
-
-    def run(
-        self,
-        *,
-        assets: list[str] | None = None,
-        members_config: dict | None = None,
-        lock_wait_s: float | None = None,
-        instance: dg.DagsterInstance | None = None,
-        **overrides: object,
-    ) -> dg.ExecuteInProcessResult:
-        values = {**knobs(self.scale), **overrides}
-        proxy_keys = {"max_ips", "max_ips_per_run", "ip_ttl", "ttl_jitter", "min_interval", "vendor_format"}
-        east = {k: v for k, v in values.items() if k not in proxy_keys}
-        proxy = {k: v for k, v in values.items() if k in proxy_keys}
-        resources = default_resources(eastmoney=east, proxy=proxy, lock_wait_s=lock_wait_s)
-        wait = {} if lock_wait_s is None else {"lock_wait_s": lock_wait_s}
-        resources["storage"] = StorageResource(database=str(self.db), **wait)
-        resources["io_manager"] = BoardsyncDuckDBIOManager(database=str(self.db), schema="raw", **wait)
-        job = build_definitions(resources).resolve_job_def("board_sync_job")
-        return job.execute_in_process(
-            partition_key=TODAY.isoformat(),
-            instance=instance or self.instance,
-            asset_selection=[dg.AssetKey(a) for a in (assets or RAW)],
-            run_config={"ops": {"board_members": {"config": members_config or {}}}},
-            raise_on_error=False,
-        )
 
 
 def step_failure(result: dg.ExecuteInProcessResult, step: str) -> str:

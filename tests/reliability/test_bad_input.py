@@ -25,7 +25,8 @@ from boardsync_dagster.engine.parse import BOARD_CODE, parse_boards, parse_membe
 from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
 from boardsync_dagster.engine.types import Board, BoardKind, BoardResult, Member
 from boardsync_dagster.simulator import Simulator
-from tests.reliability.conftest import InProcess, ledger_used, step_failure
+from tests.jobrun import Platform
+from tests.reliability.conftest import ledger_used, step_failure
 from tests.reliability.fakes import ScriptedServer
 
 
@@ -211,7 +212,7 @@ def test_garbage_from_the_vendor_stops_the_run_clearly(
         ScriptedServer(lambda path, query, n: (200, body)) as vendor,
     ):
         db = tmp_path / "boardsync.duckdb"
-        job = InProcess(sim, db, 0.05, monkeypatch)
+        job = Platform(sim, db, monkeypatch, scale=0.05)
         monkeypatch.setenv("BOARDSYNC_PROXY_API", vendor.url + "/get?key=k&num=1")
         started = time.monotonic()
         result = job.run()

@@ -12,7 +12,8 @@ import pytest
 
 from boardsync_dagster.cli import main
 from boardsync_dagster.simulator import Simulator
-from tests.reliability.conftest import TODAY, InProcess, step_failure
+from tests.jobrun import Platform
+from tests.reliability.conftest import TODAY, step_failure
 
 CASES = [
     (["--workers", "0"], "workers"),
@@ -59,7 +60,7 @@ def test_cli_refuses_bad_configuration_with_exit_2_naming_the_field(
 def test_dagster_launch_refuses_bad_configuration_naming_the_field(
     sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    job = InProcess(sim, tmp_path / "boardsync.duckdb", 0.05, monkeypatch)
+    job = Platform(sim, tmp_path / "boardsync.duckdb", monkeypatch, scale=0.05)
     with pytest.raises(pydantic.ValidationError, match="workers"):
         job.run(workers=0)
     with pytest.raises(pydantic.ValidationError, match="ip_ttl"):

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from boardsync_dagster.simulator import Simulator
+from tests.jobrun import Platform
 from tests.reliability.conftest import (
     TODAY,
-    InProcess,
     SyncProcess,
     complete_boards,
     ips_issued,
@@ -41,7 +41,7 @@ def test_vendor_fault_is_a_clear_error_within_seconds_without_a_retry_storm(
     with Simulator(profile="calm", scale=SCALE, seed=31, boards_scale=0.05) as sim:
         sim.vendor_fault(fault)
         started = time.monotonic()
-        result = InProcess(sim, db, SCALE, monkeypatch).run()
+        result = Platform(sim, db, monkeypatch, scale=SCALE).run()
         elapsed = time.monotonic() - started
 
         assert not result.success
@@ -79,7 +79,7 @@ def test_database_held_by_another_process_waits_a_bounded_time_then_fails_writin
     db = tmp_path / "boardsync.duckdb"
     members_sql = "select * from raw.board_members order by all"
     with Simulator(profile="calm", scale=SCALE, seed=32, boards_scale=0.05) as sim:
-        assert InProcess(sim, db, SCALE, monkeypatch).run().success
+        assert Platform(sim, db, monkeypatch, scale=SCALE).run().success
         rows, lists, status = (
             query(db, members_sql),
             query(db, "select * from raw.board_list order by all"),
@@ -99,7 +99,7 @@ def test_database_held_by_another_process_waits_a_bounded_time_then_fails_writin
             assert (after["vendor_calls"], after["requests"]) == (before["vendor_calls"], before["requests"])
 
             # Direct (no vendor, no ledger): the board list is fetched, and its partition write waits, then fails.
-            job = InProcess(sim, db, SCALE, monkeypatch, proxy_api=False)
+            job = Platform(sim, db, monkeypatch, scale=SCALE, proxy_api=False)
             started = time.monotonic()
             result = job.run(lock_wait_s=1.0, members_config={"force": True})
             elapsed = time.monotonic() - started
@@ -120,7 +120,7 @@ def test_eastmoney_banning_every_ip_ends_the_run_listing_the_missing_boards_with
 ):
     db = tmp_path / "boardsync.duckdb"
     with Simulator(profile="calm", scale=SCALE, seed=33, boards_scale=0.05) as sim:
-        job = InProcess(sim, db, SCALE, monkeypatch)
+        job = Platform(sim, db, monkeypatch, scale=SCALE)
         assert job.run(assets=["board_list"]).success
         sim.ban_all(True)
         started = time.monotonic()

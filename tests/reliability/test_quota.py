@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from boardsync_dagster.simulator import Simulator
+from tests.jobrun import Platform
 from tests.reliability.conftest import (
     STARTUP_S,
     TODAY,
-    InProcess,
     SyncProcess,
     assert_checkpoint_exact,
     complete_boards,
@@ -38,7 +38,7 @@ def test_quota_runs_out_mid_run_a_second_process_sees_it_and_the_next_day_resume
     db = tmp_path / "boardsync.duckdb"
     with Simulator(profile="calm", scale=SCALE, seed=23, boards_scale=0.1) as sim:
         boards = set(sim.truth())
-        job = InProcess(sim, db, SCALE, monkeypatch)
+        job = Platform(sim, db, monkeypatch, scale=SCALE)
         # Short leases so a 3-IP day runs out part-way through the members.
         short = {"max_ips": 3, "ip_ttl": 4 * SCALE, "ttl_jitter": 1 * SCALE}
 
@@ -100,7 +100,7 @@ def test_two_runs_at_once_the_second_waits_for_the_writer_or_fails_cleanly(
         assert wait_until(lambda: sim.stats()["requests"] >= in_members, STARTUP_S, proc=first.proc), (
             first.stderr()[-2000:]
         )
-        job = InProcess(sim, db, scale, monkeypatch)
+        job = Platform(sim, db, monkeypatch, scale=scale)
 
         impatient = job.run(lock_wait_s=0.5)
         assert first.alive(), "the first run ended too soon for the second to meet it"

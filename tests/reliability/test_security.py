@@ -18,7 +18,8 @@ import pytest
 from dagster._serdes import serialize_value
 
 from boardsync_dagster.simulator import Simulator
-from tests.reliability.conftest import InProcess, SyncProcess, query, sync_args
+from tests.jobrun import Platform
+from tests.reliability.conftest import SyncProcess, query, sync_args
 from tests.reliability.fakes import ScriptedServer
 
 KEY, USER, PASSWORD = "SECRETKEY-7f3a", "PROXYUSER-91c2", "PROXYPASS-e5d8"
@@ -53,7 +54,7 @@ def test_no_secret_in_any_output_of_a_whole_sync(tmp_path: Path, monkeypatch: py
 
         # In-process, the same persistent instance, a wrong password: 407s, a VendorAuthError, its messages.
         monkeypatch.setenv("DAGSTER_HOME", str(home))
-        job = InProcess(sim, db, SCALE, monkeypatch)
+        job = Platform(sim, db, monkeypatch, scale=SCALE)
         monkeypatch.setenv("BOARDSYNC_PROXY_USER", USER)
         monkeypatch.setenv("BOARDSYNC_PROXY_PASSWORD", "wrong-" + PASSWORD)
         with dg.DagsterInstance.get() as instance:
@@ -114,7 +115,7 @@ def test_everything_listens_on_loopback_only(tmp_path: Path, monkeypatch: pytest
         ScriptedServer(lambda path, query, n: (200, "")) as fake,
     ):
         # Proxies listen only once issued: take a few, then run a sync so every kind of server is up.
-        assert InProcess(sim, tmp_path / "boardsync.duckdb", SCALE, monkeypatch).run().success
+        assert Platform(sim, tmp_path / "boardsync.duckdb", monkeypatch, scale=SCALE).run().success
         sockets = listening_sockets(os.getpid())
         assert len(sockets) >= 3, sockets  # clist, vendor, the fake; proxies while they live
         ports = {port for _, port in sockets}

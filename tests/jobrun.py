@@ -88,7 +88,7 @@ class Platform:
         return job.execute_in_process(
             partition_key=partition,
             instance=instance or self.instance,
-            asset_selection=[dg.AssetKey(a) for a in assets] if assets else None,
+            asset_selection=[dg.AssetKey.from_user_string(a) for a in assets] if assets else None,
             run_config={"ops": {"board_members": {"config": members_config or {}}}},
             raise_on_error=False,
         )

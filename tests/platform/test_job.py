@@ -59,16 +59,23 @@ def test_rerun_fetches_only_what_is_missing(calm: Platform):
     assert calm.query("select count(*) from raw.board_members") == [(len(truth_rows(calm.sim)),)]
 
 
-def test_a_board_deleted_after_listing_fails_the_day_and_is_reported(calm: Platform):
+def test_a_board_deleted_after_listing_fails_the_day_and_stops_the_models(calm: Platform):
     assert calm.run(assets=["board_list"]).success
     changes = calm.sim.advance_day(
         members_added=0, members_removed=0, boards_added=0, boards_deleted=1, boards_renamed=0
     )
     gone = changes.boards_deleted[0].code
+    job = calm.definitions().resolve_job_def("board_sync_job")
+    after_the_list = [
+        k.to_user_string() for k in job.asset_layer.executable_asset_keys if k.path != ["board_list"]
+    ]
 
-    result = calm.run(assets=["board_members"], max_retry=2)
+    result = calm.run(assets=after_the_list, max_retry=2)
 
     assert not result.success
+    materialized = {e.asset_key.to_user_string() for e in result.all_events if e.is_step_materialization}
+    assert materialized == {"board_members"}  # the blocking check stopped every dbt model
+    assert any(k.startswith("marts/") for k in after_the_list)
     evaluation = next(
         e for e in result.get_asset_check_evaluations() if e.check_name == "all_boards_complete"
     )

@@ -49,6 +49,19 @@ class FileLedger:
             store.add(vendor_day, n)
 
 
+def snapshot_day(partition_key: str, today_override: str | None = None) -> dt.date:
+    """The partition's date, refused (ValueError) unless it is today in Asia/Shanghai: Eastmoney keeps no
+    history. today_override (BOARDSYNC_TODAY) is for simulator replays."""
+    day = dt.date.fromisoformat(partition_key)
+    today = dt.date.fromisoformat(today_override) if today_override else dt.datetime.now(SHANGHAI).date()
+    if day != today:
+        raise ValueError(
+            f"Partition {day} is not today ({today}, Asia/Shanghai). Eastmoney keeps no history, so syncing "
+            f"now would store today's membership under {day}"
+        )
+    return day
+
+
 class StorageResource(dg.ConfigurableResource):
     """Where the sync keeps its checkpoint and quota ledger, and which day is today."""
 
@@ -64,25 +77,11 @@ class StorageResource(dg.ConfigurableResource):
         default=30.0, ge=0, description="How long to wait for another process to release the DuckDB file."
     )
 
-    def today_date(self) -> dt.date:
-        today = from_env(self.today, "BOARDSYNC_TODAY")
-        if today:
-            return dt.date.fromisoformat(today)
-        return dt.datetime.now(SHANGHAI).date()
-
     def snapshot_day(self, partition_key: str) -> dt.date:
-        """The partition's date, refused unless it is today: Eastmoney keeps no history."""
-        day = dt.date.fromisoformat(partition_key)
-        today = self.today_date()
-        if day != today:
-            raise dg.Failure(
-                description=(
-                    f"Partition {day} is not today ({today}, Asia/Shanghai). Eastmoney keeps no history, so "
-                    f"syncing now would store today's membership under {day}. Materialise today's partition "
-                    "instead."
-                )
-            )
-        return day
+        try:
+            return snapshot_day(partition_key, from_env(self.today, "BOARDSYNC_TODAY"))
+        except ValueError as exc:
+            raise dg.Failure(description=f"{exc}. Materialise today's partition instead.") from exc
 
     def path(self) -> str:
         return from_env(self.database, "BOARDSYNC_DB", DEFAULT_DB)

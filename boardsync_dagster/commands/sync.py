@@ -123,20 +123,16 @@ def run(args: argparse.Namespace) -> int:
 
 def check_launch(day: str, resources: dict[str, object]) -> None:
     """Refuse a bad date or an inconsistent configuration before the run starts, naming the field."""
-    from boardsync_dagster.resources import sync_config
+    from boardsync_dagster.resources import snapshot_day, sync_config
 
     try:
-        wanted = dt.date.fromisoformat(day)
+        dt.date.fromisoformat(day)
     except ValueError:
         raise ValueError(f"--date {day!r} is not a date YYYY-MM-DD") from None
-    today = dt.date.fromisoformat(
-        os.environ.get("BOARDSYNC_TODAY") or dt.datetime.now(SHANGHAI).date().isoformat()
-    )
-    if wanted != today:
-        raise ValueError(
-            f"--date {day} is not today ({today}, Asia/Shanghai): Eastmoney keeps no history, so only today's "
-            "partition can be synced"
-        )
+    try:
+        snapshot_day(day, os.environ.get("BOARDSYNC_TODAY"))
+    except ValueError as exc:
+        raise ValueError(f"--date: {exc}; only today's partition can be synced") from None
     try:
         sync_config(resources["eastmoney"], resources["proxy"])
     except Exception as exc:  # dg.Failure naming the SyncConfig field

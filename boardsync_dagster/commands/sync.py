@@ -107,7 +107,7 @@ def resource_overrides(args: argparse.Namespace) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     apply_environment(args)
-    day = args.date or dt.datetime.now(SHANGHAI).date().isoformat()
+    day = args.date or os.environ.get("BOARDSYNC_TODAY") or dt.datetime.now(SHANGHAI).date().isoformat()
     try:
         summary = execute(args, day)
     except Exception as exc:  # a launch-time error (bad config, locked file): say it plainly

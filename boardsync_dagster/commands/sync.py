@@ -26,17 +26,22 @@ ENV_FLAGS = {
     "proxy_user": "BOARDSYNC_PROXY_USER",
     "proxy_password": "BOARDSYNC_PROXY_PASSWORD",
 }
-EASTMONEY_KNOBS = (
-    "progress_interval",
-    "workers",
-    "req_delay_min",
-    "req_delay_max",
-    "start_stagger",
-    "timeout",
-    "max_retry",
-    "time_scale",
-)
-PROXY_KNOBS = ("max_ips", "ip_ttl", "ttl_jitter", "min_interval")
+# The knobs of the eastmoney and proxy resources, by field name (the flag is --field-name).
+KNOBS = [
+    ("workers", int, "worker threads (6)"),
+    ("max_ips", int, "vendor IPs per day (200)"),
+    ("max_ips_per_run", int, "stop a run after this many IPs (no cap)"),
+    ("ip_ttl", float, "seconds an IP is used (45)"),
+    ("ttl_jitter", float, "+/- seconds on the TTL (5)"),
+    ("min_interval", float, "least seconds between vendor calls (2)"),
+    ("req_delay_min", float, "least delay before a request, s (1)"),
+    ("req_delay_max", float, "largest delay before a request, s (2)"),
+    ("start_stagger", float, "workers start within this many s (5)"),
+    ("timeout", float, "HTTP timeout, s (10)"),
+    ("max_retry", int, "retries per page (10)"),
+    ("progress_interval", float, "seconds between progress lines (5)"),
+    ("time_scale", float, "simulator replays: report durations divided by this (1)"),
+]
 
 
 def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,21 +57,10 @@ def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--proxy-user", help="Proxy user (env BOARDSYNC_PROXY_USER).")
     parser.add_argument("--proxy-password", help="Proxy password (env BOARDSYNC_PROXY_PASSWORD).")
-    for name, kind, help_text in [
-        ("workers", int, "worker threads (6)"),
-        ("max_ips", int, "vendor IPs per day (200)"),
-        ("ip_ttl", float, "seconds an IP is used (45)"),
-        ("ttl_jitter", float, "+/- seconds on the TTL (5)"),
-        ("min_interval", float, "least seconds between vendor calls (2)"),
-        ("req_delay_min", float, "least delay before a request, s (1)"),
-        ("req_delay_max", float, "largest delay before a request, s (2)"),
-        ("start_stagger", float, "workers start within this many s (5)"),
-        ("timeout", float, "HTTP timeout, s (10)"),
-        ("max_retry", int, "retries per page (10)"),
-        ("progress_interval", float, "seconds between progress lines (5)"),
-        ("time_scale", float, "simulator replays: report durations divided by this (1)"),
-        ("lock_wait", float, "seconds to wait while another process holds the DuckDB file (30)"),
-    ]:
+    parser.add_argument(
+        "--lock-wait", type=float, help="seconds to wait while another process holds the DuckDB file (30)"
+    )
+    for name, kind, help_text in KNOBS:
         parser.add_argument("--" + name.replace("_", "-"), type=kind, help=help_text)
     parser.add_argument(
         "--force", action="store_true", help="Fetch every board again, ignoring the checkpoint."
@@ -97,10 +91,12 @@ def apply_environment(args: argparse.Namespace) -> None:
 
 def resource_overrides(args: argparse.Namespace) -> dict[str, object]:
     from boardsync_dagster.definitions import default_resources
+    from boardsync_dagster.resources import ProxyResource
 
+    given = {name: getattr(args, name) for name, _, _ in KNOBS if getattr(args, name, None) is not None}
     return default_resources(
-        eastmoney={k: getattr(args, k) for k in EASTMONEY_KNOBS if getattr(args, k, None) is not None},
-        proxy={k: getattr(args, k) for k in PROXY_KNOBS if getattr(args, k, None) is not None},
+        eastmoney={k: v for k, v in given.items() if k not in ProxyResource.model_fields},
+        proxy={k: v for k, v in given.items() if k in ProxyResource.model_fields},
         lock_wait_s=getattr(args, "lock_wait", None),
     )
 

@@ -80,6 +80,15 @@ def test_prices_move_between_requests_and_shift_pages_sorted_by_f3(make_sim: Mak
         assert values == sorted(values, reverse=True)
 
 
+def test_prices_move_keeps_pages_sorted_by_code_in_place(make_sim: MakeSim) -> None:
+    sim = make_sim(profile=Profile(prices_move=True))
+    params = members_params("BK0596", pn=2, fields="f3,f12")
+    first, second = (clist(sim, **params).json()["data"]["diff"] for _ in range(2))
+    codes = [r["f12"] for r in first]
+    assert codes == [r["f12"] for r in second] == [m.stock_code for m in sim.truth()["BK0596"][1][100:200]]
+    assert [r["f3"] for r in first] != [r["f3"] for r in second]
+
+
 def test_over_reported_totals_run_out_of_pages_first(make_sim: MakeSim) -> None:
     sim = make_sim(profile=Profile(over_report=1.0))
     members = sim.truth()["BK0596"][1]

@@ -169,12 +169,15 @@ class _Run:
             deadline = self.clock.monotonic() + self.cfg.stop_grace
             for w in workers:
                 w.join(max(0.0, deadline - self.clock.monotonic()))
-        # Pages that arrived while stopping can still complete a board: keep them.
+        # Pages that arrived while stopping can still complete a board: keep them. An error reported now is the
+        # halt's own echo (a worker's Stopped) or came after the run ended: it must not turn a finished run into a stop.
         while True:
             try:
-                self._handle(self.results.get_nowait())
+                msg = self.results.get_nowait()
             except queue.Empty:
                 break
+            if isinstance(msg, _Done):
+                self._handle(msg)
         self.report.duration_s = self.clock.monotonic() - started
         self.report.ips_used = stats.ips_used - before[0]
         self.report.vendor_calls = stats.vendor_calls - before[1]

@@ -1,0 +1,78 @@
+"""The fetcher with a scripted client: orderings the simulator cannot force."""
+
+from __future__ import annotations
+
+import threading
+
+from boardsync_dagster.engine.clock import SystemClock
+from boardsync_dagster.engine.config import SyncConfig
+from boardsync_dagster.engine.errors import ErrorClass, FetchError
+from boardsync_dagster.engine.fetcher import sync_members
+from boardsync_dagster.engine.ledger import MemoryLedger
+from boardsync_dagster.engine.parse import Page
+from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
+from boardsync_dagster.engine.types import Board, BoardKind, Member
+
+from .conftest import FakeVendor
+
+
+class SlotClock(SystemClock):
+    """The real clock, telling when a thread starts the min_interval wait before a vendor call."""
+
+    def __init__(self) -> None:
+        self.waiting_for_vendor = threading.Event()
+
+    def sleep(self, seconds: float, stop_event: threading.Event | None = None) -> bool:
+        if seconds >= 1.0:  # request delays and stagger are 0 here: only the vendor spacing sleeps
+            self.waiting_for_vendor.set()
+        return super().sleep(seconds, stop_event)
+
+
+def members(start: int, n: int) -> list[Member]:
+    return [Member(f"{600000 + i:06d}", f"s{i}", "SH") for i in range(start, start + n)]
+
+
+class Client:
+    """BK0001: three pages, page 2 drops the connection (so the IP goes and, at max_retry 0, the board fails
+    with page 3 still to fetch). BK0002: one page, answered once a worker waits to call the vendor for page 3."""
+
+    def __init__(self, clock: SlotClock) -> None:
+        self.clock = clock
+
+    def member_page(self, code: str, page: int, proxies) -> Page:
+        if code == "BK0002":
+            assert self.clock.waiting_for_vendor.wait(10)
+            return Page(total=1, rows=members(0, 1))
+        if page == 2:
+            return Page(error=FetchError(ErrorClass.CONNECTION, "reset"))
+        return Page(total=250, rows=members(0, 100) if page == 1 else members(200, 50))
+
+
+def test_a_worker_halted_after_the_last_board_does_not_turn_the_run_into_a_stop():
+    clock = SlotClock()
+    config = SyncConfig(
+        workers=2,
+        start_stagger=0,
+        req_delay_min=0,
+        req_delay_max=0,
+        min_interval=3.0,
+        ip_fail_limit=1,
+        max_retry=0,
+        stop_grace=2.0,
+        seed=1,
+    )
+    proxies = ProxyManager(
+        ProxySettings(proxy_api="http://127.0.0.1:9/get"),
+        config,
+        MemoryLedger(),
+        clock,
+        vendor_get=FakeVendor(clock),
+    )
+    boards = [Board("BK0001", "a", BoardKind.CONCEPT), Board("BK0002", "b", BoardKind.CONCEPT)]
+    done = []
+    report = sync_members(boards, Client(clock), proxies, config, checkpoint=done.append, clock=clock)
+    assert clock.waiting_for_vendor.is_set()
+    assert [r.board.code for r in done] == ["BK0002"]
+    assert [f.board.code for f in report.failures] == ["BK0001"]
+    # Every board is done or failed for good: the worker stopped in its vendor wait is no reason to report a stop.
+    assert report.fatal is None and report.stopped_reason is None and report.unfinished == []

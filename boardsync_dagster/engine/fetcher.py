@@ -68,6 +68,10 @@ class Target:
     def row_key(self, row) -> str:
         return row.code if self.board is None else row.stock_code
 
+    def as_board(self) -> Board:
+        """The board, or for a board list a stand-in named after it, so reports list both alike."""
+        return self.board or Board(self.key, self.key, self.kind)
+
 
 @dataclass(frozen=True)
 class Task:
@@ -182,9 +186,7 @@ class _Run:
         self.report.ips_used = stats.ips_used - before[0]
         self.report.vendor_calls = stats.vendor_calls - before[1]
         self.report.vendor_refusals = stats.refusals - before[2]
-        self.report.unfinished = [
-            t.board or Board(t.key, t.key, t.kind) for t in self.targets if not self.states[t.key].finished
-        ]
+        self.report.unfinished = [t.as_board() for t in self.targets if not self.states[t.key].finished]
         if self.fatal is not None:
             self.report.fatal = self.fatal
             self.report.stopped_reason = stop_message(
@@ -286,11 +288,11 @@ class _Run:
     def _give_up(self, state: _State, target: Target, error: FetchError) -> None:
         state.finished = True
         self.done += 1
-        board = target.board or Board(code=target.key, name=target.key, kind=target.kind)
         reason = error.message
         if error.error_class is ErrorClass.DATA_NULL:
             reason = f"board gone: data:null on {state.attempts} attempts ({error.message})"
-        self.report.failures.append(BoardFailure(board, error.error_class.value, reason, state.attempts))
+        failure = BoardFailure(target.as_board(), error.error_class.value, reason, state.attempts)
+        self.report.failures.append(failure)
         log.warning("%s failed permanently: %s", target.key, reason)
 
     def _complete(self, state: _State, target: Target, rows: list, note: str | None) -> None:

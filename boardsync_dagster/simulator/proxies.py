@@ -83,6 +83,7 @@ class ProxyFleet:
         self._wake_r, self._wake_w = socket.socketpair()
         self._thread: threading.Thread | None = None
         self._running = False
+        self._stopped = False
 
     def start(self) -> None:
         self._wake_r.setblocking(False)
@@ -97,6 +98,7 @@ class ProxyFleet:
         if self._thread is not None:
             self._thread.join()
         with self._lock:
+            self._stopped = True
             for proxy in list(self._live.values()) + self._pending:
                 self._kill(proxy)
             self._live.clear()
@@ -118,6 +120,10 @@ class ProxyFleet:
         info = ProxyInfo(ip, sock.getsockname()[1], quality, now_mono + ttl, now_wall + ttl)
         proxy = _Proxy(info, sock, refuses)
         with self._lock:
+            if self._stopped:
+                # A vendor call still in flight when the simulator stopped: its proxy must not outlive stop().
+                sock.close()
+                return info
             self._live[n] = proxy
             heapq.heappush(self._expiries, (info.expires_at, n))
             if not refuses:

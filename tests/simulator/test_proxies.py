@@ -7,7 +7,9 @@ import time
 import pytest
 import requests
 
-from boardsync_dagster.simulator import Simulator
+from boardsync_dagster.simulator import Profile, Simulator, dataset
+from boardsync_dagster.simulator.proxies import GOOD, ProxyFleet
+from boardsync_dagster.simulator.runtime import Runtime
 from tests.simulator.conftest import MakeSim, clist, members_params, take_proxy
 
 
@@ -94,3 +96,14 @@ def test_stop_shuts_every_proxy_down(make_sim: MakeSim) -> None:
     assert all(refused(p) for p in proxies)
     assert refused(sim.eastmoney_url.removeprefix("http://"))
     assert refused(sim.vendor_url.removeprefix("http://").split("/")[0])
+
+
+def test_a_proxy_issued_after_stop_does_not_listen() -> None:
+    # A vendor handler still running when the simulator stops can issue one more proxy: it must not outlive stop().
+    state = dataset.generate(boards_scale=0.05)
+    fleet = ProxyFleet(Runtime(Profile(), scale=1.0, seed=0, state=state), ("127.0.0.1", 9), None)
+    fleet.start()
+    fleet.stop()
+    info = fleet.issue(GOOD, 60.0)
+    assert refused(f"{info.ip}:{info.port}")
+    assert fleet.live() == 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib
 
-# module -> the subcommands it registers; imported lazily so `boardsync simulate` does not load Dagster.
+# Each module registers its subcommands; they import Dagster inside their run(), so `boardsync simulate`
+# starts without loading it.
 MODULES = [
     "boardsync_dagster.simulator.cli",
     "boardsync_dagster.commands.sync",
@@ -16,10 +17,4 @@ MODULES = [
 
 def register_all(subparsers: argparse._SubParsersAction) -> None:
     for name in MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # a subcommand still being built
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)

@@ -13,10 +13,13 @@ import io
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from boardsync_dagster.commands.progress import ProgressBar
-from boardsync_dagster.commands.summary import RunSummary
 from boardsync_dagster.engine.clock import SHANGHAI
+
+if TYPE_CHECKING:  # Dagster loads in run(), so `boardsync --help` and `simulate` start fast
+    from boardsync_dagster.commands.summary import RunSummary
 
 # Flag -> environment variable read by definitions.py (secrets never pass through run config).
 ENV_FLAGS = {
@@ -138,6 +141,7 @@ def check_launch(day: str, resources: dict[str, object]) -> None:
 def execute(args: argparse.Namespace, day: str) -> RunSummary:
     import dagster as dg
 
+    from boardsync_dagster.commands.summary import RunSummary
     from boardsync_dagster.definitions import build_definitions
 
     resources = resource_overrides(args)

@@ -67,22 +67,14 @@ class SyncConfig:
 
     def validate(self) -> SyncConfig:
         """Raise ConfigError naming the first bad field and what to do; return self for chaining."""
-        positive_ints = (
-            "workers",
-            "max_ips",
-            "page_size",
-            "vendor_attempts",
-            "ban_stop_after",
-            "ip_fail_limit",
+        counts = (
+            (1, "workers max_ips page_size vendor_attempts ip_fail_limit ban_stop_after auth_stop_after"),
+            (0, "max_retry vendor_too_fast_limit end_confirmations"),
         )
-        for name in positive_ints:
-            _require(
-                name, _is_int(getattr(self, name)) and getattr(self, name) >= 1, "must be an integer >= 1"
-            )
-        for name in ("max_retry", "vendor_too_fast_limit", "end_confirmations"):
-            _require(
-                name, _is_int(getattr(self, name)) and getattr(self, name) >= 0, "must be an integer >= 0"
-            )
+        for minimum, names in counts:
+            for name in names.split():
+                value = getattr(self, name)
+                _require(name, _is_int(value) and value >= minimum, f"must be an integer >= {minimum}")
         _require(
             "page_size", self.page_size <= 100, "must be <= 100: the server silently truncates larger pages"
         )

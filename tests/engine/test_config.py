@@ -32,6 +32,14 @@ def test_bad_values_are_refused_naming_the_field(field, value):
         dataclasses.replace(SyncConfig(), **{field: value}).validate()
 
 
+def test_every_count_is_checked():
+    counts = [f.name for f in dataclasses.fields(SyncConfig) if f.type in ("int", int)]
+    assert "auth_stop_after" in counts
+    for name in counts:
+        with pytest.raises(ConfigError, match=rf"SyncConfig\.{name}: must be an integer"):
+            dataclasses.replace(SyncConfig(), **{name: -1}).validate()
+
+
 def test_min_delay_above_max_names_the_field():
     with pytest.raises(ConfigError, match="req_delay_min.*req_delay_max"):
         SyncConfig(req_delay_min=3.0, req_delay_max=2.0).validate()

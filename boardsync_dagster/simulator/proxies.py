@@ -35,6 +35,8 @@ _HOP_BY_HOP = frozenset(
         "upgrade",
     )
 )
+# Hop-by-hop headers, and the two that reply() writes itself.
+_NOT_RELAYED = _HOP_BY_HOP | {"content-length", "content-type"}
 
 
 @dataclass
@@ -265,10 +267,7 @@ class _ProxyHandler(QuietHandler):
             self.drop()
             return
         fleet.runtime.stats.add("proxies", "forwarded")
-        relayed = {
-            k: v for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP | {"content-length"}
-        }
-        relayed.pop("Content-Type", None)
+        relayed = {k: v for k, v in response.getheaders() if k.lower() not in _NOT_RELAYED}
         self.reply(response.status, body, response.getheader("Content-Type", "text/plain"), relayed)
 
 

@@ -29,10 +29,8 @@ import duckdb
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from tests.dbt.raw_tables import DBT_PROJECT_DIR, RAW_DDL  # noqa: E402  (the raw tables' contract, shared)
-
-DBT = str(Path(sys.executable).parent / "dbt")
-
+from boardsync_dagster.dbt_project import DBT_EXECUTABLE  # noqa: E402
+from tests.dbt.raw_tables import RAW_DDL, dbt_options  # noqa: E402  (the raw tables' contract, shared)
 
 # Day numbers start at 1 on 2025-01-01 and skip weekends. Boards 1-91 are industries, 92-532 concepts; boards
 # 521-532 are born between day 20 and day 240, boards 1-5 die on days 60, 100, 140, 180, 220: 527 on a typical day.
@@ -124,17 +122,7 @@ def time_day(db: Path, day: int, label: str, repeats: int) -> None:
 
 
 def dbt_build(db: Path, *options: str) -> float:
-    command = [
-        DBT,
-        "build",
-        *options,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-    ]
-    command += ["--target-path", str(db.parent / "target"), "--log-path", str(db.parent / "logs")]
-    command += ["--vars", json.dumps({"boardsync_db": str(db)})]
+    command = [DBT_EXECUTABLE, "build", *options, *dbt_options(db)]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     elapsed = time.perf_counter() - started

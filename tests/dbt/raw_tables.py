@@ -10,8 +10,7 @@ from pathlib import Path
 import duckdb
 from dbt.cli.main import dbtRunner
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+from boardsync_dagster.dbt_project import DBT_PROJECT_DIR
 
 RAW_DDL = """
 create schema if not exists raw;
@@ -72,13 +71,19 @@ def write_day(
                 con.executemany(f"insert into raw.{table} values ({placeholders})", rows)
 
 
+def dbt_options(db: Path) -> list[str]:
+    """The options that point dbt at the project and at `db`. Target and logs go beside `db`, so parallel
+    runs never share dbt_project/target."""
+    return [
+        *("--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)),
+        *("--target-path", str(db.parent / "target"), "--log-path", str(db.parent / "logs")),
+        *("--vars", json.dumps({"boardsync_db": str(db)})),
+    ]
+
+
 def run_dbt(db: Path, *args: str) -> None:
-    """Runs dbt in this process (a subprocess costs ~2 s more). Target and logs go beside `db`, so parallel
-    test runs never share dbt_project/target."""
-    command = [*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
-    command += ["--target-path", str(db.parent / "target"), "--log-path", str(db.parent / "logs")]
-    command += ["--vars", json.dumps({"boardsync_db": str(db)}), "--quiet"]
-    result = dbtRunner().invoke(command)
+    """Runs dbt in this process (a subprocess costs ~2 s more)."""
+    result = dbtRunner().invoke([*args, *dbt_options(db), "--quiet"])
     failures = [
         str(r.node.unique_id) for r in getattr(result.result, "results", []) if r.status in ("error", "fail")
     ]

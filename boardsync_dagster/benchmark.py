@@ -131,16 +131,16 @@ def run_repeat(spec: BenchSpec, seed: int) -> dict:
 def _figures(listed, members, done: dict, truth: dict, stats: dict, proxy_stats) -> dict:
     """The figures of one repeat; members is None when the list gave no board at all."""
     reports = [listed.report] + ([members] if members is not None else [])
+    exact = {code for code, got in done.items() if code in truth and _exact(got, *truth[code])}
     kinds: dict[str, dict[str, int]] = {}
     for code, (board, rows) in truth.items():
         kind = kinds.setdefault(board.kind.value, {"ok": 0, "total": 0, "members": 0})
         kind["total"] += 1
-        got = done.get(code)
-        if got is not None and _exact(got, board, rows):
+        if code in exact:
             kind["ok"] += 1
             kind["members"] += len(rows)
     missing = {code: _reason(code, listed, members) for code in truth if code not in done}
-    wrong = sorted(code for code, got in done.items() if code not in truth or not _exact(got, *truth[code]))
+    wrong = sorted(set(done) - exact)
     errors: dict[str, int] = {}
     for report in reports:
         for name, n in report.errors.items():
@@ -150,7 +150,7 @@ def _figures(listed, members, done: dict, truth: dict, stats: dict, proxy_stats)
     return {
         "kinds": kinds,
         "boards_total": len(truth),
-        "exact": sum(k["ok"] for k in kinds.values()),
+        "exact": len(exact),
         "wrong": len(wrong),
         "missing": len(missing),
         "wrong_boards": wrong,

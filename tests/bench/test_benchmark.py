@@ -10,10 +10,12 @@ import json
 
 import pytest
 
-from boardsync_dagster.benchmark import median_figures
+from boardsync_dagster.benchmark import _figures, median_figures
 from boardsync_dagster.benchmark_bound import Vendor, lower_bound, pages
 from boardsync_dagster.commands import bench
 from boardsync_dagster.engine.config import SyncConfig
+from boardsync_dagster.engine.fetcher import BoardListResult
+from boardsync_dagster.engine.types import Board, BoardKind, BoardResult, Member, SyncReport
 from boardsync_dagster.simulator import PROFILES
 
 KEYS = {
@@ -106,3 +108,34 @@ def test_lower_bound_of_the_seed_scenario():
     assert hostile.per_ip == 120  # the ban (60 per 30 s) binds before the pace does
     assert hostile.ips == 6
     assert pages(0) == 1 and pages(100) == 1 and pages(101) == 2
+
+
+def test_figures_class_each_board_exact_wrong_or_missing():
+    def board(code: str, kind: BoardKind = BoardKind.CONCEPT) -> Board:
+        return Board(code, code.lower(), kind)
+
+    def result(board: Board, members: list[Member]) -> BoardResult:
+        return BoardResult(board, len(members), members, 1, True)
+
+    a, b = Member("600000", "a", "SH"), Member("000001", "b", "SZ")
+    truth = {
+        "BK0001": (board("BK0001", BoardKind.INDUSTRY), [a, b]),
+        "BK0002": (board("BK0002"), [a]),  # checkpointed with a member too many
+        "BK0003": (board("BK0003"), [b]),  # never checkpointed
+    }
+    done = {
+        "BK0001": result(board("BK0001", BoardKind.INDUSTRY), [b, a]),  # order does not matter
+        "BK0002": result(board("BK0002"), [a, b]),
+        "BK0009": result(board("BK0009"), [a]),  # not in the truth
+    }
+    listed = BoardListResult([t[0] for t in truth.values()], {}, True, SyncReport(requests=1, ips_used=1))
+    members = SyncReport(requests=4, ips_used=2, unfinished=[truth["BK0003"][0]], stopped_reason="stop")
+    stats = {"requests": 5, "bans": 0, "vendor_calls": 3, "vendor_refusals": {}, "ips_issued": {}}
+    figures = _figures(listed, members, done, truth, stats, argparse.Namespace(ips_dead_on_arrival=0))
+    assert figures["exact"] == 1 and figures["wrong_boards"] == ["BK0002", "BK0009"]
+    assert figures["kinds"] == {
+        "industry": {"ok": 1, "total": 1, "members": 2},
+        "concept": {"ok": 0, "total": 2, "members": 0},
+    }
+    assert figures["missing_reasons"] == {"BK0003": "unfinished: stop"} and figures["unexplained"] == 0
+    assert figures["requests"] == 5 and figures["ips"] == 3

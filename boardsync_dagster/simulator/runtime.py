@@ -15,7 +15,6 @@ class Runtime:
     def __init__(self, profile: Profile, scale: float, seed: int, state: DayState) -> None:
         self.profile = profile
         self.scale = scale
-        self.seed = seed
         self.state = state  # replaced whole on a new day, never mutated
         self.stats = Stats()
         self.stopping = threading.Event()
@@ -39,4 +38,4 @@ class Runtime:
         """Wait a scaled duration; True if the simulator is stopping meanwhile."""
         if simulated <= 0:
             return self.stopping.is_set()
-        return self.stopping.wait(simulated * self.scale)
+        return self.stopping.wait(self.seconds(simulated))

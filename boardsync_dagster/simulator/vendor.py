@@ -69,7 +69,6 @@ class Vendor:
             count = max(1, min(num, self.quota - self.used_today))
             self.used_today += count
             issued = [self._issue() for _ in range(count)]
-            rt.stats.add("vendor", "issued", count)
             return (200, *formats.success(self.fmt, issued, time.time()))
 
     def _issue(self) -> ProxyInfo:

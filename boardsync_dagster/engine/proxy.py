@@ -391,20 +391,22 @@ class ProxyManager:
         return leases
 
     def _proxy_dict(self, ep: Endpoint) -> dict[str, str]:
-        auth = ""
-        if self.settings.user and self.settings.password:
-            auth = f"{quote(self.settings.user, safe='')}:{quote(self.settings.password, safe='')}@"
-        url = f"http://{auth}{ep.host}:{ep.port}"
+        url = f"http://{self._userinfo()}{ep.host}:{ep.port}"
         return {"http": url, "https": url}
+
+    def _userinfo(self) -> str:
+        """'user:password@', each URL-quoted, or '' without credentials (validate() allows both or neither)."""
+        user, password = self.settings.user, self.settings.password
+        return f"{quote(user, safe='')}:{quote(password or '', safe='')}@" if user else ""
 
     def _fixed_lease(self) -> Lease:
         url = self.settings.proxy_url
         if url is None:
             return Lease(0, "direct", None)
         parts = urlsplit(url)
-        if self.settings.user and not parts.username:
-            auth = f"{quote(self.settings.user, safe='')}:{quote(self.settings.password or '', safe='')}@"
-            url = f"{parts.scheme}://{auth}{parts.netloc}{parts.path}"
+        userinfo = "" if parts.username else self._userinfo()
+        if userinfo:
+            url = f"{parts.scheme}://{userinfo}{parts.netloc}{parts.path}"
         return Lease(0, f"fixed proxy {parts.hostname}:{parts.port}", {"http": url, "https": url})
 
     def _shown_api(self) -> str:

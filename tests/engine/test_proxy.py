@@ -327,6 +327,16 @@ def test_fixed_and_direct_modes_never_call_a_vendor(clock):
     assert direct.acquire().proxies is None
 
 
+def test_credentials_are_url_quoted_into_vendor_and_fixed_proxies(clock, vendor):
+    creds = {"user": "a b", "password": "p@ss:w/rd"}
+    leased = manager(clock, vendor, **creds).acquire()
+    assert leased.proxies["https"] == "http://a%20b:p%40ss%3Aw%2Frd@10.0.0.2:8080"
+    fixed = ProxyManager(ProxySettings(proxy_url="http://127.0.0.1:3128", **creds), CFG, clock=clock)
+    assert fixed.acquire().proxies["http"] == "http://a%20b:p%40ss%3Aw%2Frd@127.0.0.1:3128"
+    own = ProxyManager(ProxySettings(proxy_url="http://u1:pw@127.0.0.1:3128", **creds), CFG, clock=clock)
+    assert own.acquire().proxies["http"] == "http://u1:pw@127.0.0.1:3128"  # the URL's own user wins
+
+
 def test_settings_validation():
     from boardsync_dagster.engine.errors import ConfigError
 

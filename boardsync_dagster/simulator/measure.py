@@ -30,7 +30,7 @@ def startup() -> dict[str, float]:
 def throughput(workers: int, seconds: float, via_proxies: bool) -> float:
     """Requests per second for `workers` threads each with a keep-alive session, BK0596's pages in turn."""
     with Simulator(min_interval=0, ip_ttl=3600) as sim:
-        url = sim.eastmoney_url + "/api/qt/clist/get"
+        url = sim.clist_url
         count = [0] * workers
         end = time.monotonic() + seconds
 
@@ -57,7 +57,7 @@ def seed_client(scale: float, total: int = 800) -> dict[str, object]:
     """The seed script's way: 6 workers share one current IP, replaced on any failure or after 45 s,
     a 1-2 s pause before each request, vendor calls at least 2 s apart. Simulated seconds throughout."""
     with Simulator(profile="seed", scale=scale, seed=1) as sim:
-        url = sim.eastmoney_url + "/api/qt/clist/get"
+        url = sim.clist_url
         truth = sim.truth()
         pages = [(code, pn) for code, (_, ms) in truth.items() for pn in range(1, len(ms) // 100 + 2)]
         pages += [(kind, 1) for kind in (BoardKind.INDUSTRY, BoardKind.CONCEPT)]

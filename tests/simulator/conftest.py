@@ -35,9 +35,7 @@ def sim(make_sim: MakeSim) -> Simulator:
 
 def clist(sim: Simulator, proxy: str | None = None, timeout: float = 5.0, **params) -> requests.Response:
     proxies = {"http": f"http://{proxy}"} if proxy else None
-    return requests.get(
-        sim.eastmoney_url + "/api/qt/clist/get", params=params, proxies=proxies, timeout=timeout
-    )
+    return requests.get(sim.clist_url, params=params, proxies=proxies, timeout=timeout)
 
 
 def members_params(board: str, pn: int = 1, **extra) -> dict:

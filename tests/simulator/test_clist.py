@@ -93,7 +93,7 @@ def test_board_lists_by_kind(sim: Simulator) -> None:
 
 
 def test_plus_and_space_are_the_same_in_fs(sim: Simulator) -> None:
-    base = sim.eastmoney_url + "/api/qt/clist/get?pn=1&pz=5&np=1&fields=f12&fid=f12&po=0&fs="
+    base = sim.clist_url + "?pn=1&pz=5&np=1&fields=f12&fid=f12&po=0&fs="
     literal_plus = requests.get(base + "b:BK0596+f:!50", timeout=5).json()  # + in a query means a space
     encoded_plus = requests.get(base + "b:BK0596%2Bf:!50", timeout=5).json()  # a real plus sign
     space = requests.get(base + "b:BK0596%20f:!50", timeout=5).json()

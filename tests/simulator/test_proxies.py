@@ -53,7 +53,7 @@ def test_ttl_scaled_proxy_dies_on_time_and_resets_open_connections(make_sim: Mak
     proxy = take_proxy(sim)
     session = requests.Session()  # keeps its connection to the proxy open
     session.proxies = {"http": f"http://{proxy}"}
-    url = sim.eastmoney_url + "/api/qt/clist/get"
+    url = sim.clist_url
     assert session.get(url, params=members_params("BK0596"), timeout=5).status_code == 200
     # Nothing to wait on from outside: poll against a deadline until the proxy stops listening.
     while not refused(proxy):
@@ -75,7 +75,7 @@ def test_dead_proxies_release_their_threads(make_sim: MakeSim) -> None:
         session = requests.Session()
         session.proxies = {"http": f"http://{proxy}"}
         sessions.append(session)
-        session.get(sim.eastmoney_url + "/api/qt/clist/get", params=members_params("BK0596"), timeout=5)
+        session.get(sim.clist_url, params=members_params("BK0596"), timeout=5)
     assert threading.active_count() >= baseline + 20
     deadline = time.monotonic() + 5.0
     while sim.stats()["proxies"]["live"] or threading.active_count() > baseline + 2:
@@ -89,7 +89,7 @@ def test_stop_shuts_every_proxy_down(make_sim: MakeSim) -> None:
     proxies = [take_proxy(sim) for _ in range(3)]
     session = requests.Session()
     session.proxies = {"http": f"http://{proxies[0]}"}
-    assert session.get(sim.eastmoney_url + "/api/qt/clist/get", params=members_params("BK0596")).ok
+    assert session.get(sim.clist_url, params=members_params("BK0596")).ok
     started = time.perf_counter()
     sim.stop()
     assert time.perf_counter() - started < 1.0

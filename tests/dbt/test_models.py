@@ -1,11 +1,12 @@
 """Runs the scenario day by day through `dbt build` and checks every mart row by row."""
 
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.dbt.raw_tables import query, run_dbt, write_day
+from tests.dbt.raw_tables import Board, query, run_dbt, write_day
 from tests.dbt.scenario import D1, D2, D3, D3_STORED, D4, D5, D6, D6_FIRST_SYNC, DAYS
 
 MARTS = (
@@ -213,3 +214,39 @@ def test_day_completed_late_moves_the_exit(seen):
     full = copy_db(db, "late_full_refresh")
     run_dbt(full, "build", "--full-refresh")
     assert marts(full) == late
+
+
+def test_deleted_board_listed_again_starts_new_stays(seen):
+    """BK0002, deleted on D5, is listed again on D7 (the next Tuesday): its members are added again, each with
+    a new stay, and its old stays stay closed on D5."""
+    d7 = D6 + timedelta(days=1)
+    db = copy_db(seen["db"], "relisted")
+    write_day(db, d7, [*DAYS[D6], Board("BK0002", "证券", "industry", ("600030", "601688", "688981"))])
+    run_dbt(db, "build")
+    relisted = marts(db)
+
+    assert [row for row in relisted["board_membership_changes"] if row[0] == d7] == [
+        (d7, "BK0002", "600030", "added"),
+        (d7, "BK0002", "601688", "added"),
+        (d7, "BK0002", "688981", "added"),
+    ]
+    assert [row for row in relisted["board_membership_history"] if row[0] == "BK0002"] == [
+        ("BK0002", "000776", D1, D5),
+        ("BK0002", "600030", D1, D5),
+        ("BK0002", "600030", d7, None),
+        ("BK0002", "601688", D1, D5),
+        ("BK0002", "601688", d7, None),
+        ("BK0002", "688981", d7, None),
+    ]
+    assert [row[:5] for row in relisted["board_daily_stats"] if row[1] == "BK0002"][-3:] == [
+        (D4, "BK0002", 3, 0, 0),
+        (D5, "BK0002", 0, 0, 3),
+        (d7, "BK0002", 3, 3, 0),
+    ]
+    assert {row[1:3] for row in relisted["board_membership_current"] if row[1] == "BK0002"} == {
+        ("BK0002", "证券")
+    }
+
+    full = copy_db(db, "relisted_full_refresh")
+    run_dbt(full, "build", "--full-refresh")
+    assert marts(full) == relisted

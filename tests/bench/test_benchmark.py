@@ -17,6 +17,7 @@ from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.fetcher import BoardListResult
 from boardsync_dagster.engine.types import Board, BoardKind, BoardResult, Member, SyncReport
 from boardsync_dagster.simulator import PROFILES
+from boardsync_dagster.simulator.formats import FORMATS
 
 KEYS = {
     "kinds",
@@ -42,6 +43,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     bench.register(parser.add_subparsers())
     return parser.parse_args(argv)
+
+
+def test_bench_choices_are_the_simulators():
+    # Spelled out in commands/bench.py so that building the parser does not import the simulator.
+    assert set(bench.PROFILES) == set(PROFILES)
+    assert bench.FORMATS == FORMATS
 
 
 def test_tiny_benchmark_is_exact_and_reports_json(capsys):

@@ -30,22 +30,23 @@ def stop_message(
 def render_table(report: SyncReport, *, time_scale: float = 1.0, max_ips: int | None = None) -> str:
     """A markdown table, seed beside ours. time_scale converts a time-scaled run's duration to simulated time."""
     seed = SEED_FIGURES
-    kinds = {k: report.kinds.get(k) for k in ("industry", "concept")}
+    # The report's totals have the same names as a kind's figures; a kind this run did not fetch shows "-".
+    scopes = {
+        "industry": report.kinds.get("industry"),
+        "concept": report.kinds.get("concept"),
+        "total": report,
+    }
     minutes = report.duration_s / time_scale / 60
     quota = f" of {max_ips}" if max_ips else ""
     rows = [("metric", "seed", "ours")]
-    for name, kind in kinds.items():
-        ours = f"{kind.boards_ok}/{kind.boards_total}" if kind else "-"
-        rows.append((f"{name} boards ok", f"{seed[name]['boards_ok']}/{seed[name]['boards_total']}", ours))
+    for name, ours in scopes.items():
+        shown = f"{ours.boards_ok}/{ours.boards_total}" if ours else "-"
+        rows.append((f"{name} boards ok", f"{seed[name]['boards_ok']}/{seed[name]['boards_total']}", shown))
+    rows.append(("permanent failures", str(seed["permanent_failures"]), str(len(report.failures))))
+    for name, ours in scopes.items():
+        rows.append((f"{name} members", f"{seed[name]['members']:,}", f"{ours.members:,}" if ours else "-"))
     rows += [
-        ("total boards ok", "527/527", f"{report.boards_ok}/{report.boards_total}"),
-        ("permanent failures", str(seed["permanent_failures"]), str(len(report.failures))),
-    ]
-    for name, kind in kinds.items():
-        rows.append((f"{name} members", f"{seed[name]['members']:,}", f"{kind.members:,}" if kind else "-"))
-    rows += [
-        ("total members", f"{seed['total']['members']:,}", f"{report.members:,}"),
-        ("IPs used", f"97/{seed['max_ips']}", f"{report.ips_used}{quota}"),
+        ("IPs used", f"{seed['total']['ips']}/{seed['max_ips']}", f"{report.ips_used}{quota}"),
         ("requests", "-", str(report.requests)),
         ("requests per IP", "-", f"{report.requests / report.ips_used:.1f}" if report.ips_used else "-"),
         ("errors", "connection 75, timeout 1", _errors(report.errors)),

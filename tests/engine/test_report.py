@@ -1,0 +1,15 @@
+from boardsync_dagster.engine.report import SEED_FIGURES, render_table
+from boardsync_dagster.engine.types import KindReport, SyncReport
+
+
+def test_seed_column_comes_from_seed_figures_and_a_kind_not_fetched_shows_a_dash():
+    report = SyncReport(kinds={"concept": KindReport(boards_ok=3, boards_total=5, members=120)}, ips_used=4)
+    rows = {
+        line.split("|")[1].strip(): line.split("|")[2:4] for line in render_table(report).splitlines()[2:]
+    }
+    seed = {name: [cell.strip() for cell in cells] for name, cells in rows.items()}
+    total = SEED_FIGURES["total"]
+    assert shown["total boards ok"] == [f"{total['boards_ok']}/{total['boards_total']}", "3/5"]
+    assert shown["IPs used"] == [f"{total['ips']}/{SEED_FIGURES['max_ips']}", "4"]
+    assert shown["industry boards ok"][1] == "-" and shown["concept members"][1] == "120"
+    assert shown["total members"] == [f"{total['members']:,}", "120"]

@@ -4,10 +4,8 @@ from boardsync_dagster.engine.types import KindReport, SyncReport
 
 def test_seed_column_comes_from_seed_figures_and_a_kind_not_fetched_shows_a_dash():
     report = SyncReport(kinds={"concept": KindReport(boards_ok=3, boards_total=5, members=120)}, ips_used=4)
-    rows = {
-        line.split("|")[1].strip(): line.split("|")[2:4] for line in render_table(report).splitlines()[2:]
-    }
-    seed = {name: [cell.strip() for cell in cells] for name, cells in rows.items()}
+    lines = render_table(report).splitlines()[2:]  # past the header and its rule
+    shown = {cells[1].strip(): [c.strip() for c in cells[2:4]] for cells in (ln.split("|") for ln in lines)}
     total = SEED_FIGURES["total"]
     assert shown["total boards ok"] == [f"{total['boards_ok']}/{total['boards_total']}", "3/5"]
     assert shown["IPs used"] == [f"{total['ips']}/{SEED_FIGURES['max_ips']}", "4"]

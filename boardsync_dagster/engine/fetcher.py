@@ -361,7 +361,8 @@ def fetch_board_list(
 ) -> BoardListResult:
     """Today's board lists, every page, validated like a board: distinct codes == the reported total."""
     config.validate()
-    targets = [Target(f"{kind.value} list", kind) for kind in dict.fromkeys(kinds)]
+    kinds = list(dict.fromkeys(kinds))  # once each, in the order asked
+    targets = [Target(f"{kind.value} list", kind) for kind in kinds]
     found: dict[BoardKind, list[Board]] = {}
     totals: dict[BoardKind, int] = {}
 
@@ -380,5 +381,5 @@ def fetch_board_list(
     error = (
         report.stopped_reason or "; ".join(f"{f.board.code}: {f.last_error}" for f in report.failures) or None
     )
-    boards = [b for kind in dict.fromkeys(kinds) for b in found.get(kind, [])]
+    boards = [b for kind in kinds for b in found.get(kind, [])]
     return BoardListResult(boards, totals, complete, report, None if complete else error)

@@ -199,11 +199,9 @@ def test_stop_event_stops_every_worker_within_a_second():
         report = run.sync(boards, stop_event=stop, progress=progress)
         assert stopped_at and time.monotonic() - stopped_at[0] < 1.5
         assert isinstance(report.fatal, Stopped) and report.unfinished
+        # Workers are daemon threads, so only this count says they stopped: one may still be finishing a request.
         workers = [t for t in threading.enumerate() if t.name.startswith("boardsync-worker")]
-        assert not [t for t in workers if t.is_alive() and not t.daemon]
-        assert (
-            len([t for t in workers if t.is_alive()]) <= 1
-        )  # at most one still finishing an in-flight request
+        assert len([t for t in workers if t.is_alive()]) <= 1
 
 
 def test_secrets_never_appear_in_logs_reports_or_errors(caplog):

@@ -250,3 +250,16 @@ def test_deleted_board_listed_again_starts_new_stays(seen):
     full = copy_db(db, "relisted_full_refresh")
     run_dbt(full, "build", "--full-refresh")
     assert marts(full) == relisted
+
+
+def test_a_day_whose_members_never_reached_the_table_is_not_complete(tmp_path):
+    """The sync marks each board complete as it is checkpointed and writes raw.board_members only when the step
+    ends: a run killed in between leaves status rows that say complete over a day with no member rows."""
+    db = tmp_path / "boardsync.duckdb"
+    write_day(db, D1, DAYS[D1])
+    write_day(db, D2, DAYS[D2])
+    query(db, f"delete from raw.board_members where snapshot_date = date '{D2}'")
+    run_dbt(db, "build")
+
+    assert query(db, "select snapshot_date from marts.complete_days") == [(D1,)]
+    assert query(db, "select count(*) from marts.board_membership_changes where change = 'removed'") == [(0,)]

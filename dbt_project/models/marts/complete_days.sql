@@ -32,6 +32,15 @@ board_status as (
         on status.snapshot_date = list.snapshot_date and status.board_code = list.board_code
 ),
 
+-- The sync marks each board complete as it is checkpointed, but writes the day's members only when the step
+-- ends: a run killed in between leaves status rows saying complete over a day with no member rows. A day counts
+-- only when the rows stored are the rows its status promises. (A count per day: cheap beside the marts.)
+stored as (
+    select snapshot_date, count(*) as stored_rows
+    from {{ ref('stg_board_members') }}
+    group by snapshot_date
+),
+
 complete as (
     select
         snapshot_date,
@@ -52,3 +61,5 @@ select
     member_rows,
     day_version
 from complete
+inner join stored using (snapshot_date)
+where stored.stored_rows = complete.member_rows

@@ -97,6 +97,10 @@ class ProxyStats:
     ips_dead_on_arrival: int = 0  # invalidated before serving a single request
 
 
+# The longest vendor message quoted in an error.
+MESSAGE_CHARS = 200
+
+
 class ProxyManager:
     def __init__(
         self,
@@ -275,7 +279,7 @@ class ProxyManager:
                 if unreachable >= self.config.vendor_attempts:
                     raise VendorUnavailable(
                         f"proxy vendor {self._shown_api()} unreachable after {unreachable} attempts "
-                        f"(last: {self.redact(text[:80]) if status == 0 else f'HTTP {status}'})"
+                        f"(last: {self.redact(text)[:80] if status == 0 else f'HTTP {status}'})"
                     )
                 continue
             answer = parse_answer(text, self.settings.vendor_format, self.clock.now())
@@ -292,7 +296,8 @@ class ProxyManager:
                     )
                 continue  # the vendor handed back an IP we marked failed: it is never used again
             self.stats.refusals += 1
-            message = self.redact(answer.message)
+            # Mask first, then shorten: a secret cut in two would no longer be recognised.
+            message = self.redact(answer.message)[:MESSAGE_CHARS]
             if answer.refusal is Refusal.TOO_FAST:
                 self._release(day, 1)
                 too_fast += 1

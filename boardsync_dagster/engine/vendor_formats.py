@@ -170,7 +170,7 @@ def _beijing_time(value: object) -> dt.datetime | None | str:
 
 
 def _refusal(doc: dict, by_code: Refusal | None) -> VendorAnswer:
-    message = str(doc.get("msg") or doc.get("message") or doc.get("info") or "")[:200]
+    message = str(doc.get("msg") or doc.get("message") or doc.get("info") or "")
     found = _refusal_from_text(message, fallback=by_code or Refusal.UNUSABLE)
     if not message:
         found.message = f"code {str(doc.get('code'))[:20]} without a message"
@@ -181,5 +181,6 @@ def _refusal_from_text(text: str, fallback: Refusal) -> VendorAnswer:
     lowered = text.lower()
     for refusal, words in KEYWORDS:
         if any(w in lowered for w in words):
-            return VendorAnswer(refusal=refusal, message=text[:200])
-    return VendorAnswer(refusal=fallback, message=f"unrecognised answer: {text[:80]!r}")
+            return VendorAnswer(refusal=refusal, message=text)
+    # Uncut: the ProxyManager masks secrets first and shortens after, so no secret is ever cut in two.
+    return VendorAnswer(refusal=fallback, message=f"unrecognised answer: {text!r}")

@@ -9,6 +9,7 @@ from boardsync_dagster.engine.clock import SHANGHAI, FakeClock, vendor_day
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.errors import (
     BanSuspected,
+    FatalSyncError,
     IpBudgetSpent,
     QuotaExhausted,
     Stopped,
@@ -347,3 +348,17 @@ def test_settings_validation():
     with pytest.raises(ConfigError, match="proxy_api") as info:
         ProxySettings(proxy_api=f"ftp://x/?key={KEY}").validate()
     assert KEY not in str(info.value)
+
+
+@pytest.mark.parametrize("at", [180, 188, 192])  # the key then straddles character 200
+def test_a_vendor_message_echoing_the_key_across_the_cut_leaks_no_part_of_it(clock, at):
+    """Messages are shortened to 200 characters; masking must come first, or a key cut in two would show its
+    first part."""
+    echo = FakeVendor(
+        clock, lambda n: (200, json.dumps({"code": 113, "msg": "x" * at + f" key {KEY} not allowed"}))
+    )
+    pm = manager(clock, echo)
+    with pytest.raises(FatalSyncError) as caught:
+        pm.acquire()
+    message = str(caught.value)
+    assert not any(KEY[:n] in message for n in range(4, len(KEY) + 1)) and "***" in message

@@ -10,7 +10,7 @@ a day, ~130 memberships changing a day, and every 50th day incomplete (one board
   day 250          incremental, 249 days of history; likewise median of 3
   --full-refresh   everything rebuilt from the 250 days, for contrast, then compared with the incremental result
 
-Usage: .venv/bin/python benchmarks/dbt_history.py [--days 250] [--keep DIR]
+Usage: .venv/bin/python -m tests.dbt.history_benchmark [--days 250] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -26,11 +26,8 @@ from statistics import median
 
 import duckdb
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
-from boardsync_dagster.dbt_project import DBT_EXECUTABLE  # noqa: E402
-from tests.dbt.raw_tables import RAW_DDL, dbt_options  # noqa: E402  (the raw tables' contract, shared)
+from boardsync_dagster.dbt_project import DBT_EXECUTABLE
+from tests.dbt.raw_tables import RAW_DDL, dbt_options  # the raw tables' contract, shared
 
 # Day numbers start at 1 on 2025-01-01 and skip weekends. Boards 1-91 are industries, 92-532 concepts; boards
 # 521-532 are born between day 20 and day 240, boards 1-5 die on days 60, 100, 140, 180, 220: 527 on a typical day.

@@ -7,3 +7,13 @@ DAILY = dg.DailyPartitionsDefinition(start_date="2025-12-01", timezone="Asia/Sha
 
 # One process talks to the proxy account at a time: both fetching steps sit in this pool (limit 1).
 PROXY_POOL = "boardsync_proxy"
+
+# What both fetching assets share: their day, their pool, their group, and the DATE column the IO manager
+# replaces a partition by.
+FETCHED_ASSET = {
+    "partitions_def": DAILY,
+    "pool": PROXY_POOL,
+    "group_name": "raw",
+    "kinds": {"python", "duckdb"},
+    "metadata": {"partition_expr": "snapshot_date"},
+}

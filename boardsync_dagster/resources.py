@@ -6,6 +6,7 @@ the variable's name, never its value, in run config and the event log.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 
@@ -163,20 +164,16 @@ class ProxyResource(dg.ConfigurableResource):
 
 
 def sync_config(eastmoney: EastmoneyResource, proxy: ProxyResource) -> SyncConfig:
-    """The engine's config from both resources; validate() names the offending field."""
+    """The engine's config from both resources, whose fields carry SyncConfig's names (the seed's flags);
+    validate() names the offending field."""
+    names = {f.name for f in dataclasses.fields(SyncConfig)}
     config = SyncConfig(
-        workers=eastmoney.workers,
-        max_ips=proxy.max_ips,
-        ip_ttl=proxy.ip_ttl,
-        ttl_jitter=proxy.ttl_jitter,
-        min_interval=proxy.min_interval,
-        req_delay_min=eastmoney.req_delay_min,
-        req_delay_max=eastmoney.req_delay_max,
-        start_stagger=eastmoney.start_stagger,
-        timeout=eastmoney.timeout,
-        max_retry=eastmoney.max_retry,
-        progress_interval=eastmoney.progress_interval,
-        max_ips_per_run=proxy.max_ips_per_run,
+        **{
+            name: getattr(r, name)
+            for r in (eastmoney, proxy)
+            for name in type(r).model_fields
+            if name in names
+        }
     )
     try:
         return config.validate()

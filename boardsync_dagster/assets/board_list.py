@@ -7,7 +7,7 @@ import polars as pl
 
 from boardsync_dagster.engine.fetcher import BoardListResult, fetch_board_list
 from boardsync_dagster.engine.types import Board, BoardKind
-from boardsync_dagster.partitions import DAILY, PROXY_POOL
+from boardsync_dagster.partitions import FETCHED_ASSET
 from boardsync_dagster.resources import EastmoneyResource, ProxyResource, StorageResource, sync_config
 from boardsync_dagster.runner import run_interruptibly
 
@@ -48,11 +48,7 @@ def list_shortfall(result: BoardListResult) -> dict[str, dict[str, int]]:
 
 
 @dg.asset(
-    partitions_def=DAILY,
-    pool=PROXY_POOL,
-    group_name="raw",
-    kinds={"python", "duckdb"},
-    metadata={"partition_expr": "snapshot_date"},
+    **FETCHED_ASSET,
     description="Every Eastmoney industry (m:90 t:2) and concept (m:90 t:3) board of the day.",
     check_specs=[
         dg.AssetCheckSpec(

@@ -11,7 +11,7 @@ from boardsync_dagster.engine.clock import SystemClock, vendor_day
 from boardsync_dagster.engine.fetcher import Progress, sync_members
 from boardsync_dagster.engine.report import render_table
 from boardsync_dagster.engine.types import Board, BoardFailure, BoardKind, SyncReport
-from boardsync_dagster.partitions import DAILY, PROXY_POOL
+from boardsync_dagster.partitions import FETCHED_ASSET
 from boardsync_dagster.resources import (
     EastmoneyResource,
     ProxyResource,
@@ -91,11 +91,7 @@ class ProgressLog:
 
 
 @dg.asset(
-    partitions_def=DAILY,
-    pool=PROXY_POOL,
-    group_name="raw",
-    kinds={"python", "duckdb"},
-    metadata={"partition_expr": "snapshot_date"},
+    **FETCHED_ASSET,
     check_specs=member_checks.CHECK_SPECS,
     description="Members of every board of the day, verified against the totals the API reports.",
 )

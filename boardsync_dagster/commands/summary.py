@@ -26,9 +26,13 @@ class RunSummary:
         for event in result.all_events:
             if event.is_step_failure:
                 data = event.step_failure_data
-                summary.errors.append(f"{event.step_key}: {data.error.message.strip() if data.error else ''}")
-                if data.user_failure_data:
+                if data.user_failure_data:  # a dg.Failure: its description is written for the user
+                    summary.errors.append(f"{event.step_key}: {data.user_failure_data.description}")
                     summary.absorb(data.user_failure_data.metadata)
+                else:
+                    summary.errors.append(
+                        f"{event.step_key}: {data.error.message.strip() if data.error else ''}"
+                    )
             elif event.is_step_materialization and event.asset_key:
                 summary.materialized.append(event.asset_key.to_user_string())
                 if event.asset_key.path == ["board_members"]:

@@ -152,7 +152,8 @@ def execute(args: argparse.Namespace, day: str) -> RunSummary:
     members_config = {"force": bool(args.force), "boards": args.boards.split(",") if args.boards else []}
     run_config = {
         "ops": {"board_members": {"config": members_config}},
-        "loggers": {"console": {"config": {"log_level": "DEBUG" if args.verbose else "ERROR"}}},
+        # Failures reach the user through the summary, in words; Dagster's stack traces only with --verbose.
+        "loggers": {"console": {"config": {"log_level": "DEBUG" if args.verbose else "CRITICAL"}}},
     }
     selection = [dg.AssetKey("board_list"), dg.AssetKey("board_members")] if args.no_dbt else None
     # dagster-dbt re-prints dbt's whole log on stdout; the table and JSON line own stdout unless --verbose.

@@ -53,10 +53,21 @@ def default_resources(
     }
 
 
+# Written by the board_members step as boards finish (storage.Store), read by dbt as a source: declared so the
+# lineage shows where it comes from (dagster-dbt refuses a second source mapped to board_members).
+board_sync_status = dg.AssetSpec(
+    key=["raw", "board_sync_status"],
+    deps=["board_members"],
+    group_name="raw",
+    kinds={"duckdb"},
+    description="Per board and day: the API's total, members stored, complete, last error.",
+)
+
+
 def build_definitions(resources: dict[str, object] | None = None) -> dg.Definitions:
     """All of boardsync; `resources` replaces some of default_resources() (tests, the CLI)."""
     return dg.Definitions(
-        assets=[board_list, board_members, boardsync_dbt_assets],
+        assets=[board_list, board_members, board_sync_status, boardsync_dbt_assets],
         jobs=[board_sync_job],
         schedules=[board_sync_schedule],
         sensors=[build_retry_sensor()],

@@ -9,8 +9,8 @@ from boardsync_dagster.partitions import DAILY
 
 board_sync_job = dg.define_asset_job(
     "board_sync_job",
-    # All dbt models, not only those downstream of board_list: stg_board_sync_status reads a table the
-    # members step writes but which dbt sees as a source of its own.
+    # The executable assets by name: raw/board_sync_status sits in the lineage between board_members and dbt
+    # but is written by the members step itself, so a "downstream of board_list" selection would name it too.
     selection=dg.AssetSelection.assets(board_list, board_members, boardsync_dbt_assets),
     partitions_def=DAILY,
     executor_def=dg.in_process_executor,

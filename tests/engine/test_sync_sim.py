@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import time
 
 import pytest
 
@@ -148,11 +147,11 @@ def test_vendor_faults_stop_within_seconds_without_a_retry_storm(fault, error):
         run = Run(sim)
         boards = list(sim.truth().values())
         sim.vendor_fault(fault)
-        started = time.monotonic()
         report = run.sync([b for b, _ in boards])
         assert isinstance(report.fatal, error)
-        assert time.monotonic() - started < 5.0
+        # No retry storm, counted: at most vendor_attempts calls, and Eastmoney never asked.
         assert sim.stats()["vendor_calls"] <= run.config.vendor_attempts
+        assert sim.stats()["requests"] == 0
         assert run.ledger.used(vendor_day(SystemClock().now())) == 0  # no IP spent
         assert report.ips_used == 0 and len(report.unfinished) == len(boards)
 
@@ -187,18 +186,19 @@ def test_stop_event_stops_every_worker_within_a_second():
         run = Run(sim)
         boards = run.boards()
         stop = threading.Event()
-        stopped_at: list[float] = []
+        requests_at_stop: list[int] = []
 
         def progress(p):
             if p.boards_done >= 3 and not stop.is_set():
+                requests_at_stop.append(sim.stats()["requests"])
                 stop.set()
-                stopped_at.append(time.monotonic())
 
         config = dataclasses.replace(run.config, progress_interval=0.01)
         run.config = config
         report = run.sync(boards, stop_event=stop, progress=progress)
-        assert stopped_at and time.monotonic() - stopped_at[0] < 1.5
-        assert isinstance(report.fatal, Stopped) and report.unfinished
+        assert requests_at_stop and isinstance(report.fatal, Stopped) and report.unfinished
+        # Counted, not timed: after the stop, at most the requests already in flight (one per worker) go out.
+        assert sim.stats()["requests"] - requests_at_stop[0] <= run.config.workers
         # Workers are daemon threads, so only this count says they stopped: one may still be finishing a request.
         workers = [t for t in threading.enumerate() if t.name.startswith("boardsync-worker")]
         assert len([t for t in workers if t.is_alive()]) <= 1

@@ -8,7 +8,6 @@ rule as the blocking validity check, and covers the board-list parser.)"""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -214,9 +213,7 @@ def test_garbage_from_the_vendor_stops_the_run_clearly(
         db = tmp_path / "boardsync.duckdb"
         job = Platform(sim, db, monkeypatch, scale=0.05)
         monkeypatch.setenv("BOARDSYNC_PROXY_API", vendor.url + "/get?key=k&num=1")
-        started = time.monotonic()
         result = job.run()
-        assert time.monotonic() - started < 10.0
         assert not result.success
         message = step_failure(result, "board_list")
         assert "unusable vendor answer" in message and words in message

@@ -5,7 +5,6 @@ seconds, the boards checkpointed so far stay, and the step ends failed by the in
 from __future__ import annotations
 
 import signal
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -39,14 +38,11 @@ def test_termination_mid_fetch_stops_within_seconds_and_keeps_the_checkpoint(tmp
         )
         assert sync.alive()
         sync.proc.send_signal(signum)
-        signalled = time.monotonic()
         try:
-            sync.proc.wait(EXIT_WITHIN_S)
+            sync.proc.wait(EXIT_WITHIN_S)  # bounds a hang; raises if the process never exits
         finally:
             if sync.alive():
                 sync.proc.kill()
-        exited_after = time.monotonic() - signalled
-        assert exited_after < EXIT_WITHIN_S
         requests_at_exit = sim.stats()["requests"]
         finished = sync.finish()
 

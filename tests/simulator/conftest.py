@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -51,3 +52,10 @@ def take_proxy(sim: Simulator, url: str | None = None) -> str:
     proxy = reply.text.strip()
     assert proxy.count(":") == 1, proxy
     return proxy
+
+
+def finishes(call: Callable[[], object], within_s: float = 60.0) -> bool:
+    """Run call in a thread; True once it has returned. within_s bounds a hang, it is not a speed requirement."""
+    done = threading.Event()
+    threading.Thread(target=lambda: (call(), done.set()), daemon=True).start()
+    return done.wait(within_s)

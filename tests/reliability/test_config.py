@@ -67,7 +67,7 @@ def test_dagster_launch_refuses_bad_configuration_naming_the_field(
         job.run(ip_ttl=-1.0)
     result = job.run(req_delay_min=3.0, req_delay_max=1.0)
     assert not result.success
-    assert "Bad configuration" in step_failure(result, "board_list") and "req_delay_min" in step_failure(
-        result, "board_list"
+    assert "Bad configuration" in step_failure(result, "raw__board_list") and "req_delay_min" in step_failure(
+        result, "raw__board_list"
     )
     assert sim.stats()["requests"] == 0 and sim.stats()["vendor_calls"] == 0

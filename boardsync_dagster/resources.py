@@ -91,17 +91,17 @@ class SyncResourceBase(dg.ConfigurableResource):
             raise dg.Failure(description=f"{exc}. Materialise today's partition instead.") from exc
 
 
-def _resource_class() -> type[SyncResourceBase]:
-    """SyncResource: one optional field per SyncConfig field, described with its help and default."""
+def resource_class(cls: type = SyncConfig) -> type[SyncResourceBase]:
+    """SyncResource: one optional field per field of cls (SyncConfig), described with its help and default."""
     python = {"bool": bool, "int": int, "float": float, "str": str, "codes": list[str]}
     annotations: dict[str, Any] = {}
     attrs: dict[str, Any] = {}
-    for f in settings.fields():
+    for f in settings.fields(cls):
         annotations[f.name] = python[settings.kind_of(f)] | None
         bounds = {"ge": f.metadata["minimum"], "le": f.metadata["maximum"]}
         attrs[f.name] = Field(
             default=None,
-            description=settings.described(f.name),
+            description=settings.described(f),
             **{k: v for k, v in bounds.items() if v is not None},
         )
     return type(
@@ -116,4 +116,4 @@ def _resource_class() -> type[SyncResourceBase]:
     )
 
 
-SyncResource = _resource_class()
+SyncResource = resource_class()

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from boardsync_dagster.engine.config import SECTIONS, SyncConfig, declared
+from boardsync_dagster.engine.config import SECTIONS, SyncConfig, type_name
 from boardsync_dagster.engine.errors import ConfigError
 from boardsync_dagster.engine.proxy import ProxySettings
 
@@ -27,21 +27,18 @@ SECRET_ENV = {
 }
 
 
-def fields() -> Iterator[dataclasses.Field]:
-    yield from dataclasses.fields(SyncConfig)
+def fields(cls: type = SyncConfig) -> Iterator[dataclasses.Field]:
+    """The declared settings of cls (SyncConfig; a test passes an extended one to prove the generators generic)."""
+    yield from dataclasses.fields(cls)
 
 
 def kind_of(f: dataclasses.Field) -> str:
     """bool, int, float, str or codes (a tuple of codes), from the field's annotation."""
-    text = str(f.type)
+    text = type_name(f)
     for kind in ("bool", "int", "float", "tuple", "str"):
         if text.startswith(kind):
             return "codes" if kind == "tuple" else kind
     raise TypeError(f"SyncConfig.{f.name}: unsupported type {text}")
-
-
-def optional(f: dataclasses.Field) -> bool:
-    return "None" in str(f.type)
 
 
 def parse(f: dataclasses.Field, text: str) -> Any:
@@ -107,23 +104,27 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def default_text(f: dataclasses.Field) -> str:
-    meta, value = f.metadata, f.default
+def default_value(f: dataclasses.Field) -> str:
+    value = f.default
     if value is None or value == ():
-        shown = "none"
-    elif isinstance(value, bool):
-        shown = "on" if value else "off"
-    else:
-        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def default_text(f: dataclasses.Field) -> str:
+    """'default 45 s; env X', as the CLI help and the resource schema say it."""
+    meta, shown = f.metadata, default_value(f)
     unit = " s" if meta["unit"] == "s" and shown != "none" else ""
     env = f"; env {meta['env']}" if meta["env"] else ""
     return f"default {shown}{unit}{env}"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser, cls: type = SyncConfig) -> None:
     """One flag per setting (--max-ips ...), grouped by section; advanced ones in groups of their own."""
     groups: dict[tuple[str, bool], argparse._ArgumentGroup] = {}
-    for f in fields():
+    for f in fields(cls):
         meta = f.metadata
         key = (meta["section"], meta["advanced"])
         if key not in groups:
@@ -161,7 +162,7 @@ def given_from_args(args: argparse.Namespace) -> dict[str, Any]:
 # --- the docs ----------------------------------------------------------------------------------------------
 
 
-def markdown_table() -> str:
+def markdown_table(cls: type = SyncConfig) -> str:
     """The settings table of docs/settings.md, by section."""
     lines = []
     for section in SECTIONS:
@@ -169,21 +170,22 @@ def markdown_table() -> str:
             "",
             f"### {section}",
             "",
-            "| setting | flag | default | unit | what |",
-            "|---|---|---|---|---|",
+            "| setting | flag | environment | default | unit | what |",
+            "|---|---|---|---|---|---|",
         ]
-        for f in fields():
+        for f in fields(cls):
             meta = f.metadata
             if meta["section"] != section:
                 continue
-            default = default_text(f).removeprefix("default ")
             name = f"`{f.name}`" + (" (advanced)" if meta["advanced"] else "")
-            unit = meta["unit"] or ""
-            lines.append(f"| {name} | `{flag(f.name)}` | {default} | {unit} | {meta['help']} |")
+            env = f"`{meta['env']}`" if meta["env"] else ""
+            default = f"`{default_value(f)}`"
+            lines.append(
+                f"| {name} | `{flag(f.name)}` | {env} | {default} | {meta['unit']} | {meta['help']} |"
+            )
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
-def described(name: str) -> str:
+def described(f: dataclasses.Field) -> str:
     """The help of one setting with its default, for the Dagster config schema."""
-    f = SyncConfig.__dataclass_fields__[name]
-    return f"{declared(name)['help']} ({default_text(f)})"
+    return f"{f.metadata['help']} ({default_text(f)})"

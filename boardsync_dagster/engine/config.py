@@ -274,18 +274,13 @@ class SyncConfig:
         return dataclasses.replace(self, **{name: getattr(self, name) * factor for name in DURATION_FIELDS})
 
 
-def declared(name: str) -> dict[str, Any]:
-    """The declaration (help, unit, bounds, ...) of one field."""
-    return dict(SyncConfig.__dataclass_fields__[name].metadata)
-
-
 # Fields that are durations: scaled() multiplies exactly these, so a run at scale s is the same run, faster.
 DURATION_FIELDS = tuple(f.name for f in dataclasses.fields(SyncConfig) if f.metadata["scaled"])
 
 
 def _check_declared(f: dataclasses.Field, value: object) -> None:
     """The checks every field's declaration implies: its type, its bounds, its choices."""
-    meta, kind = f.metadata, str(f.type)
+    meta, kind = f.metadata, type_name(f)
     if value is None and "None" in kind:
         return
     if kind.startswith("bool"):
@@ -308,6 +303,11 @@ def _check_declared(f: dataclasses.Field, value: object) -> None:
         _require(f.name, value <= meta["maximum"], f"must be <= {meta['maximum']}{extra}")
     if meta["choices"]:
         _require(f.name, value in meta["choices"], f"{value!r} is not one of {', '.join(meta['choices'])}")
+
+
+def type_name(f: dataclasses.Field) -> str:
+    """The annotation as written ("int | None"), whether postponed (a string) or a class."""
+    return f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
 
 
 def _bound_text(value: object, op: str, bound: float, unit: str) -> str:

@@ -67,7 +67,10 @@ def test_a_day_is_fetched_whole_then_resumed_then_forced(sim: Simulator, tmp_pat
     assert first.figures["boards_ok"] == len(sim.truth()) and first.figures["boards_skipped"] == 0
     assert first.status["complete"].all()
     # The run's IPs are counted once, by the ProxyManager, the board list's included; the quota is what is left.
-    assert first.quota_left == SyncConfig().max_ips - first.figures["ips_used"] and first.figures["ips_used"] >= 1
+    assert (
+        first.quota_left == SyncConfig().max_ips - first.figures["ips_used"]
+        and first.figures["ips_used"] >= 1
+    )
     assert "no earlier complete day to compare with" in first.history
 
     again = service(sim, db).members(listed)  # a re-run fetches only what is missing: nothing

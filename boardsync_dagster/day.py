@@ -17,6 +17,7 @@ import polars as pl
 from boardsync_dagster.engine.clock import SHANGHAI, Clock, SystemClock
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.eastmoney import EastmoneyClient
+from boardsync_dagster.engine.errors import Stopped
 from boardsync_dagster.engine.fetcher import BoardListResult, Progress, fetch_board_list, sync_members
 from boardsync_dagster.engine.proxy import ProxyManager
 from boardsync_dagster.engine.types import Board, BoardFailure, BoardKind, SyncReport
@@ -134,13 +135,13 @@ class DayService:
                 stop_event=stop,
                 skip=skip,
             )
-            for failure in report.failures:
-                store.record_failure(self.day, failure)
-            # The boards a stop left behind get a status row with the reason, so the day says what is missing.
-            for board in report.unfinished if report.stopped_reason else []:
-                store.record_failure(self.day, BoardFailure(board, "stopped", report.stopped_reason or "", 0))
             figures = self.figures(report)
-            store.record_run(self.day, figures)
+            if not isinstance(report.fatal, Stopped):
+                # The boards a stop left behind get a status row with the reason, so the day says what is
+                # missing. Not on a requested stop (a run terminated): the process is going, and nothing is lost.
+                left = [BoardFailure(b, "stopped", report.stopped_reason or "", 0) for b in report.unfinished]
+                store.record_failures(self.day, [*report.failures, *(left if report.stopped_reason else [])])
+                store.record_run(self.day, figures)
             history = history_table(
                 store.day_figures(self.day), store.recent_complete_figures(self.day, HISTORY_DAYS)
             )

@@ -135,22 +135,31 @@ class Store:
             )
 
     def record_failure(self, day: dt.date, failure: BoardFailure) -> None:
-        """A board that failed keeps any complete checkpoint it had; otherwise its status says why."""
+        self.record_failures(day, [failure])
+
+    def record_failures(self, day: dt.date, failures: list[BoardFailure]) -> None:
+        """Boards that failed keep any complete checkpoint they had; otherwise their status says why. One
+        transaction for all of them."""
         with self._tx() as c:
-            c.execute(
-                """insert into raw.board_sync_status
-                   select ?, ?, null, null, false, ?, now()::timestamp
-                   where not exists (select 1 from raw.board_sync_status
-                                     where snapshot_date = ? and board_code = ? and complete)
-                   on conflict do update set last_error = excluded.last_error, synced_at = excluded.synced_at""",
-                [
-                    day,
-                    failure.board.code,
-                    f"{failure.error_class}: {failure.last_error}",
-                    day,
-                    failure.board.code,
-                ],
-            )
+            for failure in failures:
+                self._record_failure(c, day, failure)
+
+    @staticmethod
+    def _record_failure(c: duckdb.DuckDBPyConnection, day: dt.date, failure: BoardFailure) -> None:
+        c.execute(
+            """insert into raw.board_sync_status
+               select ?, ?, null, null, false, ?, now()::timestamp
+               where not exists (select 1 from raw.board_sync_status
+                                 where snapshot_date = ? and board_code = ? and complete)
+               on conflict do update set last_error = excluded.last_error, synced_at = excluded.synced_at""",
+            [
+                day,
+                failure.board.code,
+                f"{failure.error_class}: {failure.last_error}",
+                day,
+                failure.board.code,
+            ],
+        )
 
     def completed_boards(self, day: dt.date) -> set[str]:
         with self._lock:

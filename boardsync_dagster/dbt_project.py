@@ -7,9 +7,10 @@ before any asset can load.
 import sys
 from pathlib import Path
 
-from dagster._record import replace
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
+
+from boardsync_dagster.dagster_private import replace_record
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -25,8 +26,8 @@ class VenvDbtPreparer(DagsterDbtProjectPreparer):
         cli.cli(["parse", "--quiet"], target_path=project.target_path).wait()
 
 
-# DbtProject takes no preparer argument; `replace` (dagster's record copy) swaps in ours.
-boardsync_dbt = replace(
+# DbtProject takes no preparer argument; its record copy swaps in ours (see dagster_private).
+boardsync_dbt = replace_record(
     DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR),
     preparer=VenvDbtPreparer(),
 )

@@ -1,4 +1,7 @@
-"""DuckDB IO manager for polars frames, with the two fixes the stock one needs here.
+"""DuckDB IO manager for polars frames, built from the `sync` resource, with the two fixes the stock one needs.
+
+The file is the `database` setting of the `sync` resource, the one field the store and dbt read too, so a
+launchpad override of it reaches all three. Tables are named by the asset key: `raw/board_list` -> raw.board_list.
 
 - Replacing a partition is one transaction: the stock manager deletes and inserts in two autocommit
   statements, so a failed insert left the partition empty.
@@ -7,19 +10,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 
+import dagster as dg
 import polars as pl
 from dagster import Failure, InputContext, MetadataValue, OutputContext, TableColumn, TableSchema
-from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, TableSlice
-from dagster_duckdb.io_manager import DuckDbClient, DuckDBIOManager, _get_cleanup_statement
-from pydantic import Field
+from dagster_duckdb.io_manager import DbIOManager, DbTypeHandler, DuckDbClient, TableSlice
 
+from boardsync_dagster.dagster_private import cleanup_statement
 from boardsync_dagster.storage import DatabaseBusyError, connect
 
 
 class AtomicDuckDbClient(DuckDbClient):
+    def __init__(self, path: str, wait_s: float) -> None:
+        self.path, self.wait_s = path, wait_s
+
     @staticmethod
     def delete_table_slice(context: OutputContext, table_slice: TableSlice, connection) -> None:
         # A failing DELETE on a missing table would abort the surrounding transaction: look first.
@@ -28,13 +34,12 @@ class AtomicDuckDbClient(DuckDbClient):
             [table_slice.schema, table_slice.table],
         ).fetchone()
         if exists:
-            connection.execute(_get_cleanup_statement(table_slice))
+            connection.execute(cleanup_statement(table_slice))
 
-    @staticmethod
     @contextmanager
-    def connect(context, _) -> Iterator:
+    def connect(self, context, _) -> Iterator:
         try:
-            conn = connect(context.resource_config["database"], wait_s=context.resource_config["lock_wait_s"])
+            conn = connect(self.path, wait_s=self.wait_s)
         except DatabaseBusyError as exc:
             # Dagster would wrap it as "Error occurred while handling output": say what happened instead.
             raise Failure(description=str(exc)) from exc
@@ -78,27 +83,18 @@ class PolarsTypeHandler(DbTypeHandler[pl.DataFrame]):
         return [pl.DataFrame]
 
 
-class BoardsyncDuckDBIOManager(DuckDBIOManager):
-    """Stores assets as tables in schema `raw` of the DuckDB file."""
-
-    lock_wait_s: float = Field(
-        default=30.0, description="How long to wait for another process to release the DuckDB file."
+@dg.io_manager(
+    required_resource_keys={"sync"},
+    description="The raw tables in the DuckDB file of the `sync` resource; a partition is replaced atomically.",
+)
+def boardsync_io_manager(init_context: dg.InitResourceContext) -> DbIOManager:
+    sync = init_context.resources.sync
+    database = sync.database_path()
+    return DbIOManager(
+        db_client=AtomicDuckDbClient(database, sync.setting("lock_wait")),
+        database=database,
+        schema=None,  # from the asset key's prefix: raw
+        type_handlers=[PolarsTypeHandler()],
+        default_load_type=pl.DataFrame,
+        io_manager_name="boardsync_io_manager",
     )
-
-    @staticmethod
-    def type_handlers() -> Sequence[DbTypeHandler]:
-        return [PolarsTypeHandler()]
-
-    @staticmethod
-    def default_load_type() -> type | None:
-        return pl.DataFrame
-
-    def create_io_manager(self, context) -> DbIOManager:
-        return DbIOManager(
-            db_client=AtomicDuckDbClient(),
-            database=self.database,
-            schema=self.schema_,
-            type_handlers=self.type_handlers(),
-            default_load_type=self.default_load_type(),
-            io_manager_name="BoardsyncDuckDBIOManager",
-        )

@@ -11,6 +11,7 @@ PROXY_POOL = "boardsync_proxy"
 # What both fetching assets share: their day, their pool, their group, and the DATE column the IO manager
 # replaces a partition by.
 FETCHED_ASSET = {
+    "key_prefix": ["raw"],  # the asset key names its table: raw/board_list -> raw.board_list
     "partitions_def": DAILY,
     "pool": PROXY_POOL,
     "group_name": "raw",

@@ -27,7 +27,9 @@ def run_interruptibly(work: Callable[[threading.Event], T], *, stop_grace_s: flo
         except BaseException as exc:  # handed to the main thread, which re-raises it
             outcome["error"] = exc
 
-    thread = threading.Thread(target=target, name="boardsync-sync", daemon=True)
+    # Not a daemon: at interpreter exit a daemon thread inside DuckDB's C++ is unwound by force and the process
+    # aborts; once stop is set the work ends within its own bounded waits, and exit waits for it.
+    thread = threading.Thread(target=target, name="boardsync-sync")
     thread.start()
     try:
         while thread.is_alive():

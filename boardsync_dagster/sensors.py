@@ -13,13 +13,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from boardsync_dagster.assets.member_checks import COMPLETE
+from boardsync_dagster.assets.member_checks import COMPLETE, MEMBERS
+from boardsync_dagster.dagster_private import AssetCheckExecutionRecordStatus
 from boardsync_dagster.engine.clock import SHANGHAI
 from boardsync_dagster.jobs import board_sync_job
 
-COMPLETE_CHECK = dg.AssetCheckKey(dg.AssetKey("board_members"), COMPLETE)
+COMPLETE_CHECK = dg.AssetCheckKey(MEMBERS, COMPLETE)
 RETRY_TAG = "boardsync/retry_of"
 ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
           dg.DagsterRunStatus.STARTED]  # fmt: skip
@@ -53,7 +53,7 @@ def latest_check(instance: dg.DagsterInstance, partition: str):
 
 def quota_left(instance: dg.DagsterInstance, partition: str) -> int | None:
     result = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("board_members"), asset_partitions=[partition]), limit=1
+        dg.AssetRecordsFilter(asset_key=MEMBERS, asset_partitions=[partition]), limit=1
     )
     if not result.records:
         return None

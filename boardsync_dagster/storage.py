@@ -7,6 +7,7 @@ The IO manager owns raw.board_list and raw.board_members; these tables sit besid
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +36,11 @@ create table if not exists raw.board_sync_status (
 );
 create table if not exists raw.proxy_quota (
     vendor_day date primary key, ips_used integer not null, updated_at timestamp not null
+);
+create table if not exists raw.sync_runs (
+    snapshot_date date not null, finished_at timestamp not null, boards_ok integer not null,
+    boards_failed integer not null, members_fetched integer not null, ips_used integer not null,
+    requests integer not null, duration_s double not null, errors json not null
 );
 """
 
@@ -129,22 +135,31 @@ class Store:
             )
 
     def record_failure(self, day: dt.date, failure: BoardFailure) -> None:
-        """A board that failed keeps any complete checkpoint it had; otherwise its status says why."""
+        self.record_failures(day, [failure])
+
+    def record_failures(self, day: dt.date, failures: list[BoardFailure]) -> None:
+        """Boards that failed keep any complete checkpoint they had; otherwise their status says why. One
+        transaction for all of them."""
         with self._tx() as c:
-            c.execute(
-                """insert into raw.board_sync_status
-                   select ?, ?, null, null, false, ?, now()::timestamp
-                   where not exists (select 1 from raw.board_sync_status
-                                     where snapshot_date = ? and board_code = ? and complete)
-                   on conflict do update set last_error = excluded.last_error, synced_at = excluded.synced_at""",
-                [
-                    day,
-                    failure.board.code,
-                    f"{failure.error_class}: {failure.last_error}",
-                    day,
-                    failure.board.code,
-                ],
-            )
+            for failure in failures:
+                self._record_failure(c, day, failure)
+
+    @staticmethod
+    def _record_failure(c: duckdb.DuckDBPyConnection, day: dt.date, failure: BoardFailure) -> None:
+        c.execute(
+            """insert into raw.board_sync_status
+               select ?, ?, null, null, false, ?, now()::timestamp
+               where not exists (select 1 from raw.board_sync_status
+                                 where snapshot_date = ? and board_code = ? and complete)
+               on conflict do update set last_error = excluded.last_error, synced_at = excluded.synced_at""",
+            [
+                day,
+                failure.board.code,
+                f"{failure.error_class}: {failure.last_error}",
+                day,
+                failure.board.code,
+            ],
+        )
 
     def completed_boards(self, day: dt.date) -> set[str]:
         with self._lock:
@@ -181,23 +196,80 @@ class Store:
 
     def previous_complete_day(self, day: dt.date) -> tuple[dt.date, int, int] | None:
         """(date, boards, members) of the last day before `day` whose every listed board completed."""
+        days = self.complete_days_before(day, 1)
+        return days[0] if days else None
+
+    def complete_days_before(self, day: dt.date, n: int) -> list[tuple[dt.date, int, int]]:
+        """(date, boards, members) of the last n days before `day` whose every listed board completed, newest
+        first. (dbt's complete_days is the authority for history; this is the step's own quick look.)"""
         with self._lock:
             exists = self._conn.execute(
                 "select 1 from information_schema.tables where table_schema = 'raw' and table_name = 'board_list'"
             ).fetchone()
             if not exists:
-                return None
-            row = self._conn.execute(
+                return []
+            rows = self._conn.execute(
                 """select l.snapshot_date, count(*), sum(s.members)
                    from raw.board_list l
                    left join raw.board_sync_status s using (snapshot_date, board_code)
                    where l.snapshot_date < ?
                    group by l.snapshot_date
                    having bool_and(coalesce(s.complete, false))
-                   order by l.snapshot_date desc limit 1""",
+                   order by l.snapshot_date desc limit ?""",
+                [day, n],
+            ).fetchall()
+        return [(r[0], int(r[1]), int(r[2])) for r in rows]
+
+    # -- the runs of a day, for the report's comparison with our own history ------------------------------------
+
+    def record_run(self, day: dt.date, figures: dict) -> None:
+        errors = {k.removeprefix("errors_"): v for k, v in figures.items() if k.startswith("errors_")}
+        with self._tx() as c:
+            c.execute(
+                "insert into raw.sync_runs values (?, now()::timestamp, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    day,
+                    figures["boards_ok"],
+                    figures["boards_failed"],
+                    figures["members_fetched"],
+                    figures["ips_used"],
+                    figures["requests"],
+                    figures["duration_s"],
+                    json.dumps(errors),
+                ],
+            )
+
+    def day_figures(self, day: dt.date) -> dict:
+        """A day's figures: boards and members as stored, IPs, requests, minutes and errors of all its runs."""
+        with self._lock:
+            boards, members = self._conn.execute(
+                """select count(*) filter (where complete), coalesce(sum(members) filter (where complete), 0)
+                   from raw.board_sync_status where snapshot_date = ?""",
                 [day],
             ).fetchone()
-        return (row[0], int(row[1]), int(row[2])) if row else None
+            runs = self._conn.execute(
+                "select ips_used, requests, duration_s, errors from raw.sync_runs where snapshot_date = ?",
+                [day],
+            ).fetchall()
+        by_class: dict[str, int] = {}
+        for run in runs:
+            for name, n in json.loads(run[3]).items():
+                by_class[name] = by_class.get(name, 0) + n
+        return {
+            "date": day,
+            "boards_complete": int(boards),
+            "members": int(members),
+            "ips_used": sum(r[0] for r in runs),
+            "requests": sum(r[1] for r in runs),
+            "minutes": sum(r[2] for r in runs) / 60,
+            "errors": sum(by_class.values()),
+            "errors_by_class": by_class,
+            "runs": len(runs),
+        }
+
+    def recent_complete_figures(self, day: dt.date, n: int) -> list[dict]:
+        """day_figures of the last n complete days before `day`, newest first."""
+        return [self.day_figures(d) for d, _, _ in self.complete_days_before(day, n)]
 
     # -- vendor quota ledger (engine.ledger.QuotaLedger) --------------------------------------------
 

@@ -1,45 +1,43 @@
 """board_sync_job run in the test process against a simulator, into a temporary DuckDB file.
 
 Shared by the platform and reliability tests: the same definitions the CLI builds, with the seed's parameters
-at the simulator's time scale.
+at the simulator's time scale, set on the one `sync` resource.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
 import pytest
 
 from boardsync_dagster.commands import demo
-from boardsync_dagster.definitions import build_definitions, default_resources
-from boardsync_dagster.io_manager import BoardsyncDuckDBIOManager
-from boardsync_dagster.resources import ProxyResource, StorageResource
+from boardsync_dagster.definitions import build_definitions
+from boardsync_dagster.engine.clock import SHANGHAI
+from boardsync_dagster.resources import SyncResource
 from boardsync_dagster.simulator import Simulator
 
-TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
-RAW = ["board_list", "board_members"]
-PROXY_FIELDS = set(ProxyResource.model_fields)
+RAW = ["raw/board_list", "raw/board_members"]
 
 
-def job_knobs(scale: float, timeout: float | None = None, **overrides: object) -> tuple[dict, dict]:
-    """(eastmoney, proxy) resource fields: the seed's parameters at `scale`, a real timeout if given, then the
+def today() -> str:
+    """Today in Asia/Shanghai, asked when needed: a run crossing midnight must not use yesterday's date."""
+    return dt.datetime.now(SHANGHAI).date().isoformat()
+
+
+def job_settings(scale: float, timeout: float | None = None, **overrides: object) -> dict[str, object]:
+    """The `sync` resource's settings: the seed's parameters at `scale`, a real timeout if given, then the
     overrides."""
-    eastmoney, proxy = demo.scaled_knobs(scale)
-    values = {**eastmoney, **proxy, **({"timeout": timeout} if timeout else {}), **overrides}
-    return (
-        {k: v for k, v in values.items() if k not in PROXY_FIELDS},
-        {k: v for k, v in values.items() if k in PROXY_FIELDS},
-    )
+    return {**demo.scaled_settings(scale), **({"timeout": timeout} if timeout else {}), **overrides}
 
 
 class Platform:
     """The definitions wired to one simulator and one DuckDB file, plus helpers to run and inspect.
 
-    timeout: a real HTTP timeout instead of the scaled one (None keeps it scaled).
+    timeout: a real HTTP timeout instead of the scaled one (None keeps it scaled). The vendor URL reaches the
+    run the way a user's does: through BOARDSYNC_PROXY_API.
     """
 
     def __init__(
@@ -54,42 +52,38 @@ class Platform:
     ):
         self.sim, self.db, self.scale, self.timeout = sim, db, scale, timeout
         self.instance = dg.DagsterInstance.ephemeral()
-        monkeypatch.setenv("BOARDSYNC_DB", str(db))
-        monkeypatch.setenv("BOARDSYNC_EASTMONEY_URL", sim.eastmoney_url)
+        monkeypatch.delenv("BOARDSYNC_PROXY_URL", raising=False)
         if proxy_api:
             monkeypatch.setenv("BOARDSYNC_PROXY_API", sim.vendor_url)
         else:
             monkeypatch.delenv("BOARDSYNC_PROXY_API", raising=False)
 
-    def definitions(
-        self, today: str | None = None, lock_wait_s: float | None = None, **knobs
-    ) -> dg.Definitions:
-        eastmoney, proxy = job_knobs(self.scale, self.timeout, **knobs)
-        resources = default_resources(eastmoney=eastmoney, proxy=proxy, lock_wait_s=lock_wait_s)
-        wait = {} if lock_wait_s is None else {"lock_wait_s": lock_wait_s}
-        resources["storage"] = StorageResource(database=str(self.db), today=today, **wait)
-        resources["io_manager"] = BoardsyncDuckDBIOManager(database=str(self.db), schema="raw", **wait)
-        return build_definitions(resources)
+    def settings(self, **overrides: object) -> dict[str, object]:
+        return job_settings(
+            self.scale,
+            self.timeout,
+            database=str(self.db),
+            eastmoney_url=self.sim.eastmoney_url,
+            **{k: v for k, v in overrides.items() if v is not None},
+        )
+
+    def definitions(self, **overrides: object) -> dg.Definitions:
+        return build_definitions(SyncResource(**self.settings(**overrides)))
 
     def run(
         self,
-        partition: str = TODAY,
+        partition: str | None = None,
         *,
-        today: str | None = None,
         assets: list[str] | None = None,
-        members_config: dict | None = None,
-        lock_wait_s: float | None = None,
         instance: dg.DagsterInstance | None = None,
-        **knobs: object,
+        **overrides: object,
     ) -> dg.ExecuteInProcessResult:
-        job = self.definitions(today=today, lock_wait_s=lock_wait_s, **knobs).resolve_job_def(
-            "board_sync_job"
-        )
+        """One run of board_sync_job; overrides are settings (force=True, boards=[...], max_retry=1, ...)."""
+        job = self.definitions(**overrides).resolve_job_def("board_sync_job")
         return job.execute_in_process(
-            partition_key=partition,
+            partition_key=partition or str(overrides.get("today") or today()),
             instance=instance or self.instance,
             asset_selection=[dg.AssetKey.from_user_string(a) for a in assets] if assets else None,
-            run_config={"ops": {"board_members": {"config": members_config or {}}}},
             raise_on_error=False,
         )
 

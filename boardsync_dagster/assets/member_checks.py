@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
+MEMBERS = dg.AssetKey(["raw", "board_members"])
 COMPLETE = "all_boards_complete"
 UNIQUE = "board_stock_unique"
 VALID = "codes_and_markets_valid"
@@ -16,22 +17,22 @@ MARKET_PATTERNS = {"SH": r"^6[0-9]{5}$", "SZ": r"^(00|30)[0-9]{4}$", "BJ": r"^([
 CHECK_SPECS = [
     dg.AssetCheckSpec(
         COMPLETE,
-        asset="board_members",
+        asset=MEMBERS,
         blocking=True,
         description="Every board of the day's list is complete: members = the API's total.",
     ),
     dg.AssetCheckSpec(
         UNIQUE,
-        asset="board_members",
+        asset=MEMBERS,
         blocking=True,
         description="(board_code, stock_code) unique in the day.",
     ),
     dg.AssetCheckSpec(
-        VALID, asset="board_members", blocking=True, description="Stock codes are 6 digits of their market."
+        VALID, asset=MEMBERS, blocking=True, description="Stock codes are 6 digits of their market."
     ),
     dg.AssetCheckSpec(
         STABLE,
-        asset="board_members",
+        asset=MEMBERS,
         description="The day's totals stay within a share of the previous complete day's.",
     ),
 ]

@@ -1,20 +1,18 @@
-"""Subcommands of `boardsync`: each module offers register(subparsers)."""
+"""Subcommands of `boardsync`: each module offers register(subparsers).
+
+The modules import Dagster inside their run(), so `boardsync --help` and `boardsync simulate` start fast.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 
-# Each module registers its subcommands; they import Dagster inside their run(), so `boardsync simulate`
-# starts without loading it.
-MODULES = [
-    "boardsync_dagster.simulator.cli",
-    "boardsync_dagster.commands.sync",
-    "boardsync_dagster.commands.demo",
-    "boardsync_dagster.commands.bench",
-]
+from boardsync_dagster.commands import bench, demo, settings_cmd, sync
+from boardsync_dagster.simulator import cli as simulate
+
+MODULES = [simulate, sync, demo, bench, settings_cmd]
 
 
 def register_all(subparsers: argparse._SubParsersAction) -> None:
-    for name in MODULES:
-        importlib.import_module(name).register(subparsers)
+    for module in MODULES:
+        module.register(subparsers)

@@ -2,16 +2,20 @@
 
 The simulator plays Eastmoney and a proxy vendor on loopback (seed profile: bad IPs, dropped connections, a
 few timeouts). Every duration of the sync is scaled like the simulator's, so the run is the seed's run, faster.
+The sync is a child `boardsync sync`, given the vendor URL in its environment as a real user would give it; the
+demo then shows its figures beside the seed run's.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
-from boardsync_dagster.commands import sync
-from boardsync_dagster.engine.config import SyncConfig
+from boardsync_dagster.engine.config import DURATION_FIELDS, SyncConfig
 
 DEMO_DB = "data/demo.duckdb"
 
@@ -28,42 +32,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-# The knobs that are durations, by resource: the CLI's flags and the resources' fields share these names.
-EASTMONEY_DURATIONS = ("req_delay_min", "req_delay_max", "start_stagger", "timeout", "progress_interval")
-PROXY_DURATIONS = ("ip_ttl", "ttl_jitter", "min_interval")
-
-
-def scaled_knobs(scale: float) -> tuple[dict[str, float], dict[str, float]]:
-    """The seed's parameters (SyncConfig's defaults), every duration scaled like the simulator's clock:
-    (eastmoney resource fields, proxy resource fields)."""
+def scaled_settings(scale: float) -> dict[str, float]:
+    """The seed's parameters (SyncConfig's defaults) with every duration scaled like the simulator's clock."""
     config = SyncConfig().scaled(scale)
-    eastmoney = {name: getattr(config, name) for name in EASTMONEY_DURATIONS}
-    proxy = {name: getattr(config, name) for name in PROXY_DURATIONS}
-    return {**eastmoney, "time_scale": scale}, proxy
+    return {**{name: getattr(config, name) for name in DURATION_FIELDS}, "time_scale": scale}
 
 
 def scaled_flags(scale: float) -> list[str]:
-    """scaled_knobs as `boardsync sync` flags."""
-    eastmoney, proxy = scaled_knobs(scale)
-    return [f"--{name.replace('_', '-')}={value}" for name, value in {**eastmoney, **proxy}.items()]
-
-
-def sync_args(args: argparse.Namespace, eastmoney_url: str, vendor_url: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    sync.add_sync_arguments(parser)
-    return parser.parse_args(
-        [
-            f"--db={args.db}",
-            f"--eastmoney-url={eastmoney_url}",
-            f"--proxy-api={vendor_url}",
-            *scaled_flags(args.scale),
-            *(["--json"] if args.json else []),
-            *(["--verbose"] if args.verbose else []),
-        ]
-    )
+    """scaled_settings as `boardsync sync` flags."""
+    return [f"--{name.replace('_', '-')}={value}" for name, value in scaled_settings(scale).items()]
 
 
 def run(args: argparse.Namespace) -> int:
+    from boardsync_dagster.engine.report import render_table, report_from_figures
     from boardsync_dagster.simulator import Simulator
 
     db = Path(args.db)
@@ -77,8 +58,22 @@ def run(args: argparse.Namespace) -> int:
             f"time scale {args.scale} (1 simulated minute = {60 * args.scale:.0f} s)",
             file=sys.stderr,
         )
-        code = sync.run(sync_args(args, sim.eastmoney_url, sim.vendor_url))
+        command = [
+            sys.executable, "-m", "boardsync_dagster.cli", "sync", f"--database={db}",
+            f"--eastmoney-url={sim.eastmoney_url}", *scaled_flags(args.scale), "--json",
+            *(["--verbose"] if args.verbose else []),
+        ]  # fmt: skip
+        env = {**os.environ, "BOARDSYNC_PROXY_API": sim.vendor_url}
+        child = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True, check=False)
+    lines = child.stdout.rstrip("\n").splitlines()
+    report = json.loads(lines[-1]) if lines and lines[-1].startswith("{") else None
+    print("\n".join(lines[:-1] if report else lines))
+    if report and "boards_ok" in report:
+        print("\nThe seed run beside this one:\n")
+        print(render_table(report_from_figures(report), max_ips=SyncConfig().max_ips))
+    if args.json and report:
+        print(json.dumps(report, ensure_ascii=False))
     print(
         f"data: {db} (tables raw.board_list, raw.board_members; dbt models in schema marts)", file=sys.stderr
     )
-    return code
+    return child.returncode

@@ -35,7 +35,7 @@ class RunSummary:
                     )
             elif event.is_step_materialization and event.asset_key:
                 summary.materialized.append(event.asset_key.to_user_string())
-                if event.asset_key.path == ["board_members"]:
+                if event.asset_key.path == ["raw", "board_members"]:
                     summary.absorb(event.step_materialization_data.materialization.metadata)
         for evaluation in result.get_asset_check_evaluations():
             summary.checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"] = (

@@ -1,87 +1,257 @@
-"""SyncConfig: every knob of the engine. Names follow the seed script's flags; durations are seconds."""
+"""SyncConfig: every setting of boardsync, declared once. Names follow the seed script's flags.
+
+Each field carries its help, unit, bounds and section (`setting()`); the CLI flags, the Dagster resource's config
+schema and the settings table in docs/settings.md are generated from these declarations (`settings.py`), so a new
+setting is one field here. Secrets (the vendor URL with its key, proxy user and password) are not settings: they
+come from environment variables only (`ProxySecrets`).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from boardsync_dagster.engine.errors import ConfigError
 
-# Fields that are durations: scaled() multiplies exactly these, so a run at scale s is the same run, faster.
-DURATION_FIELDS = (
-    "ip_ttl",
-    "ttl_jitter",
-    "min_interval",
-    "req_delay_min",
-    "req_delay_max",
-    "start_stagger",
-    "timeout",
-    "progress_interval",
-    "expiry_margin",
-    "poll_interval",
-    "stop_grace",
-)
+SECTIONS = ("run", "storage", "eastmoney", "proxy", "stop rules")
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    section: str,
+    unit: str = "",
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[str, ...] = (),
+    env: str | None = None,
+    scaled: bool | None = None,
+    advanced: bool = False,
+) -> Any:
+    """A SyncConfig field with what the generators need to know about it.
+
+    unit "s" makes a duration, multiplied by `scaled()` (time-scaled demo and benchmark) unless scaled=False.
+    env names a variable that supplies the value when neither a flag nor run config does.
+    advanced settings are grouped apart in `--help` and the docs.
+    """
+    assert section in SECTIONS, section
+    meta = {
+        "help": help,
+        "section": section,
+        "unit": unit,
+        "minimum": minimum,
+        "maximum": maximum,
+        "choices": choices,
+        "env": env,
+        "scaled": unit == "s" if scaled is None else scaled,
+        "advanced": advanced,
+    }
+    return dataclasses.field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
 class SyncConfig:
-    workers: int = 6
-    # Daily IP quota of the vendor account (per vendor day, Asia/Shanghai).
-    max_ips: int = 200
-    # Life of an IP when the vendor does not say when it expires, +- ttl_jitter so leases do not expire together.
-    ip_ttl: float = 45.0
-    ttl_jitter: float = 5.0
-    # Vendor extraction calls are spaced at least this far apart, across all threads.
-    min_interval: float = 2.0
-    req_delay_min: float = 1.0
-    req_delay_max: float = 2.0
-    start_stagger: float = 5.0
-    timeout: float = 10.0
-    max_retry: int = 10
-    page_size: int = 100
-    progress_interval: float = 5.0
-    # Cap on IPs one run may take (None: only the daily quota limits it), so a total ban cannot burn the day.
-    max_ips_per_run: int | None = None
-    seed: int | None = None
-    # When the vendor reports an IP's expiry, the lease ends this long before it.
-    expiry_margin: float = 2.0
-    # Use an IP until the vendor-reported expiry (minus margin) instead of ip_ttl: the seed dropped IPs at 45 s of 60.
-    use_vendor_expiry: bool = True
-    # Consecutive IP-blamed failures after which a lease that has already served requests is dropped. A fresh
-    # lease that fails its first request is dropped at once (dead on arrival).
-    ip_fail_limit: int = 2
-    # Stop when this many IPs in a row died without serving a single request: Eastmoney is banning every IP.
-    ban_stop_after: int = 8
-    # Stop when this many fresh IPs in a row answered 407: the proxy credentials are wrong, not the IPs.
-    auth_stop_after: int = 3
-    # Vendor unreachable / HTTP 5xx: this many attempts (min_interval apart) before VendorUnavailable.
-    vendor_attempts: int = 3
-    # Vendor "too fast" answers tolerated in a row before giving up.
-    vendor_too_fast_limit: int = 5
-    # An empty page (or data:null) past page 1 ends a board early only when seen this many times.
-    end_confirmations: int = 2
-    # How often idle threads re-check the stop event; and how long a stop waits for in-flight workers.
-    poll_interval: float = 0.2
-    stop_grace: float = 1.0
+    # --- run: what one run does -------------------------------------------------------------------------------
+    force: bool = setting(
+        False, "Fetch every board again, even those already checkpointed today.", section="run"
+    )
+    boards: tuple[str, ...] = setting(
+        (),
+        "Only these boards, comma-separated codes such as BK0596,BK1027 (default: the whole list).",
+        section="run",
+    )
+    max_total_change: float = setting(
+        0.2,
+        "Warn when the day's boards or members move more than this share from the last complete day.",
+        section="run",
+        unit="share",
+        minimum=0,
+    )
+    today: str | None = setting(
+        None,
+        "Replay only: treat this YYYY-MM-DD as today (the simulator's days). Leave unset against Eastmoney.",
+        section="run",
+        env="BOARDSYNC_TODAY",
+        advanced=True,
+    )
+    time_scale: float = setting(
+        1.0,
+        "Simulator replays only: durations in reports are divided by this.",
+        section="run",
+        unit="factor",
+        minimum=0,
+        advanced=True,
+    )
+    # --- storage -----------------------------------------------------------------------------------------------
+    database: str = setting(
+        "data/boardsync.duckdb",
+        "The DuckDB file: raw tables, checkpoint, quota ledger and dbt marts.",
+        section="storage",
+        env="BOARDSYNC_DB",
+    )
+    lock_wait: float = setting(
+        30.0,
+        "How long to wait while another process holds the DuckDB file.",
+        section="storage",
+        unit="s",
+        scaled=False,
+    )
+    # --- eastmoney: the client and the fetcher's pacing ----------------------------------------------------------
+    eastmoney_url: str = setting(
+        "https://push2.eastmoney.com",
+        "Base URL of the clist API (a mirror, or the simulator).",
+        section="eastmoney",
+        env="BOARDSYNC_EASTMONEY_URL",
+    )
+    workers: int = setting(6, "Worker threads sharing the one task queue.", section="eastmoney", minimum=1)
+    req_delay_min: float = setting(
+        1.0, "Least random delay before each request.", section="eastmoney", unit="s"
+    )
+    req_delay_max: float = setting(
+        2.0, "Largest random delay before each request.", section="eastmoney", unit="s"
+    )
+    start_stagger: float = setting(
+        5.0, "Workers start at random within this time.", section="eastmoney", unit="s"
+    )
+    timeout: float = setting(10.0, "HTTP timeout of one request.", section="eastmoney", unit="s", minimum=0)
+    max_retry: int = setting(
+        10, "Retries of one page before it is a permanent failure.", section="eastmoney", minimum=0
+    )
+    page_size: int = setting(
+        100,
+        "Rows per page; the server silently truncates above 100.",
+        section="eastmoney",
+        minimum=1,
+        maximum=100,
+        advanced=True,
+    )
+    progress_interval: float = setting(
+        5.0, "Time between progress lines.", section="eastmoney", unit="s", minimum=0
+    )
+    seed: int | None = setting(
+        None,
+        "Random seed of the delays and jitter, so a run replays (default: random).",
+        section="eastmoney",
+        advanced=True,
+    )
+    # --- proxy: the vendor account -----------------------------------------------------------------------------
+    vendor_format: str = setting(
+        "auto",
+        "How the vendor answers: detected, or named.",
+        section="proxy",
+        choices=("auto", "text", "zhima", "kuaidaili", "xiaoxiang"),
+    )
+    direct: bool = setting(
+        False, "Connect directly to Eastmoney even when proxy variables are set.", section="proxy"
+    )
+    max_ips: int = setting(
+        200, "IPs the account may take per vendor day (Asia/Shanghai).", section="proxy", minimum=1
+    )
+    max_ips_per_run: int | None = setting(
+        None,
+        "Stop a run after this many IPs, so a total ban cannot burn the day (default: only max_ips).",
+        section="proxy",
+        minimum=1,
+    )
+    ip_ttl: float = setting(
+        45.0,
+        "Life of an IP when the vendor does not say when it expires (before jitter).",
+        section="proxy",
+        unit="s",
+        minimum=0,
+    )
+    ttl_jitter: float = setting(
+        5.0,
+        "Random +/- on each IP's life, so leases do not expire together.",
+        section="proxy",
+        unit="s",
+    )
+    min_interval: float = setting(
+        2.0,
+        "Least time between two vendor extraction calls, across all threads.",
+        section="proxy",
+        unit="s",
+    )
+    expiry_margin: float = setting(
+        2.0,
+        "When the vendor states an IP's expiry, the lease ends this long before it.",
+        section="proxy",
+        unit="s",
+        advanced=True,
+    )
+    use_vendor_expiry: bool = setting(
+        True,
+        "Use an IP until its vendor-stated expiry instead of ip_ttl (the seed dropped IPs at 45 s of 60).",
+        section="proxy",
+        advanced=True,
+    )
+    # --- stop rules: when an IP, a board or the run gives up -----------------------------------------------------
+    ip_fail_limit: int = setting(
+        2,
+        "IP-blamed failures in a row after which a lease that has served is dropped (a fresh lease failing "
+        "its first request goes at once).",
+        section="stop rules",
+        minimum=1,
+        advanced=True,
+    )
+    ban_stop_after: int = setting(
+        8,
+        "Stop when this many IPs in a row died without serving a request: Eastmoney bans every IP.",
+        section="stop rules",
+        minimum=1,
+        advanced=True,
+    )
+    auth_stop_after: int = setting(
+        3,
+        "Stop when this many fresh IPs in a row answered 407: the proxy credentials are wrong.",
+        section="stop rules",
+        minimum=1,
+        advanced=True,
+    )
+    vendor_attempts: int = setting(
+        3,
+        "Vendor unreachable or HTTP 5xx: attempts (min_interval apart) before giving up.",
+        section="stop rules",
+        minimum=1,
+        advanced=True,
+    )
+    vendor_too_fast_limit: int = setting(
+        5,
+        "Vendor 'too fast' answers tolerated in a row before giving up.",
+        section="stop rules",
+        minimum=0,
+        advanced=True,
+    )
+    end_confirmations: int = setting(
+        2,
+        "An empty page past page 1 ends a board early only when seen this many times.",
+        section="stop rules",
+        minimum=0,
+        advanced=True,
+    )
+    poll_interval: float = setting(
+        0.2,
+        "How often idle threads re-check the stop event.",
+        section="stop rules",
+        unit="s",
+        minimum=0,
+        advanced=True,
+    )
+    stop_grace: float = setting(
+        1.0,
+        "How long a stop waits for workers with a request in flight.",
+        section="stop rules",
+        unit="s",
+        advanced=True,
+    )
 
     def validate(self) -> SyncConfig:
         """Raise ConfigError naming the first bad field and what to do; return self for chaining."""
-        counts = (
-            (1, "workers max_ips page_size vendor_attempts ip_fail_limit ban_stop_after auth_stop_after"),
-            (0, "max_retry vendor_too_fast_limit end_confirmations"),
-        )
-        for minimum, names in counts:
-            for name in names.split():
-                value = getattr(self, name)
-                _require(name, _is_int(value) and value >= minimum, f"must be an integer >= {minimum}")
-        _require(
-            "page_size", self.page_size <= 100, "must be <= 100: the server silently truncates larger pages"
-        )
-        for name in DURATION_FIELDS:
-            value = getattr(self, name)
-            ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-            _require(name, ok and value >= 0, f"must be a finite number of seconds >= 0, got {value!r}")
+        for f in dataclasses.fields(self):
+            _check_declared(f, getattr(self, f.name))
         for name in ("ip_ttl", "timeout", "progress_interval", "poll_interval"):
             _require(name, getattr(self, name) > 0, "must be > 0 seconds")
         _require(
@@ -94,14 +264,7 @@ class SyncConfig:
             self.req_delay_min <= self.req_delay_max,
             f"({self.req_delay_min}) must not exceed req_delay_max ({self.req_delay_max})",
         )
-        if self.max_ips_per_run is not None:
-            _require(
-                "max_ips_per_run",
-                _is_int(self.max_ips_per_run) and self.max_ips_per_run >= 1,
-                "must be None or an integer >= 1",
-            )
-        if self.seed is not None:
-            _require("seed", _is_int(self.seed), "must be None or an integer")
+        _require("time_scale", self.time_scale > 0, "must be > 0")
         return self
 
     def scaled(self, factor: float) -> SyncConfig:
@@ -109,6 +272,47 @@ class SyncConfig:
         if not (isinstance(factor, int | float) and math.isfinite(factor) and factor > 0):
             raise ConfigError(f"scale: must be a positive number, got {factor!r}")
         return dataclasses.replace(self, **{name: getattr(self, name) * factor for name in DURATION_FIELDS})
+
+
+# Fields that are durations: scaled() multiplies exactly these, so a run at scale s is the same run, faster.
+DURATION_FIELDS = tuple(f.name for f in dataclasses.fields(SyncConfig) if f.metadata["scaled"])
+
+
+def _check_declared(f: dataclasses.Field, value: object) -> None:
+    """The checks every field's declaration implies: its type, its bounds, its choices."""
+    meta, kind = f.metadata, type_name(f)
+    if value is None and "None" in kind:
+        return
+    if kind.startswith("bool"):
+        _require(f.name, isinstance(value, bool), "must be true or false")
+    elif kind.startswith("int"):
+        _require(f.name, _is_int(value), f"must be an integer >= {meta['minimum']}")
+    elif kind.startswith("float"):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        unit = " of seconds" if meta["unit"] == "s" else ""
+        _require(f.name, ok, f"must be a finite number{unit}, got {value!r}")
+    elif kind.startswith("tuple"):
+        _require(f.name, isinstance(value, tuple) and all(isinstance(v, str) for v in value), "must be codes")
+    else:
+        _require(f.name, isinstance(value, str) and value != "", "must be a non-empty text")
+    minimum = meta["minimum"] if meta["minimum"] is not None else (0 if meta["unit"] == "s" else None)
+    if minimum is not None and not isinstance(value, str | tuple):
+        _require(f.name, value >= minimum, _bound_text(value, ">=", minimum, meta["unit"]))
+    if meta["maximum"] is not None and not isinstance(value, str | tuple):
+        extra = ": the server silently truncates larger pages" if f.name == "page_size" else ""
+        _require(f.name, value <= meta["maximum"], f"must be <= {meta['maximum']}{extra}")
+    if meta["choices"]:
+        _require(f.name, value in meta["choices"], f"{value!r} is not one of {', '.join(meta['choices'])}")
+
+
+def type_name(f: dataclasses.Field) -> str:
+    """The annotation as written ("int | None"), whether postponed (a string) or a class."""
+    return f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
+
+
+def _bound_text(value: object, op: str, bound: float, unit: str) -> str:
+    what = "an integer" if isinstance(value, int) else "a number of seconds" if unit == "s" else "a number"
+    return f"must be {what} {op} {bound}, got {value!r}"
 
 
 def _is_int(value: object) -> bool:

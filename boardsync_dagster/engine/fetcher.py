@@ -150,7 +150,8 @@ class _Run:
                 target=self._worker,
                 args=(random.Random(self.rng.random()),),
                 name=f"{self.thread_prefix}-{i}",
-                daemon=True,
+                # Not daemons: a worker still in a DuckDB call (the quota ledger) when the interpreter exits
+                # would be unwound by force and abort the process; after a halt each ends within its bounded waits.
             )
             for i in range(min(self.cfg.workers, max(1, len(self.targets))))
         ]

@@ -414,6 +414,12 @@ class ProxyManager:
             url = f"{parts.scheme}://{userinfo}{parts.netloc}{parts.path}"
         return Lease(0, f"fixed proxy {parts.hostname}:{parts.port}", {"http": url, "https": url})
 
+    def quota_left(self) -> int | None:
+        """IPs the vendor account has left today, by the ledger; None in direct or fixed-proxy mode."""
+        if self.settings.mode != "vendor":
+            return None
+        return max(self.config.max_ips - self._ledger_used(vendor_day(self.clock.now())), 0)
+
     def _shown_api(self) -> str:
         return mask_url(self.settings.proxy_api or "")
 

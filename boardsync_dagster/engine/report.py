@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from boardsync_dagster.engine.errors import FatalSyncError
-from boardsync_dagster.engine.types import SyncReport
+from boardsync_dagster.engine.types import KindReport, SyncReport
 
 # The seed run (2025-12-10): sync_ext_boards.py, 6 workers, TTL 45 s, delays 1-2 s, 200 IPs/day.
 SEED_FIGURES = {
@@ -71,3 +71,26 @@ def _errors(errors: dict[str, int]) -> str:
     if not errors:
         return "none"
     return ", ".join(f"{k} {v}" for k, v in sorted(errors.items(), key=lambda kv: -kv[1]))
+
+
+def report_from_figures(figures: dict) -> SyncReport:
+    """A SyncReport rebuilt from a run's flat figures (the members step's metadata, DayService.figures), so the
+    demo can show the seed's table for a run it did not run in-process. duration_s is in simulated seconds."""
+    kinds = {
+        kind: KindReport(
+            boards_ok=int(figures.get(f"boards_ok_{kind}", 0)),
+            boards_total=int(figures.get(f"boards_total_{kind}", 0)),
+            members=int(figures.get(f"members_{kind}", 0)),
+        )
+        for kind in ("industry", "concept")
+        if f"boards_total_{kind}" in figures
+    }
+    return SyncReport(
+        kinds=kinds,
+        ips_used=int(figures.get("ips_used", 0)),
+        requests=int(figures.get("requests", 0)),
+        errors={k.removeprefix("errors_"): int(v) for k, v in figures.items() if k.startswith("errors_")},
+        duration_s=float(figures.get("duration_s", 0.0)),
+        vendor_calls=int(figures.get("vendor_calls", 0)),
+        vendor_refusals=int(figures.get("vendor_refusals", 0)),
+    )

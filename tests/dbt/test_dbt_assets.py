@@ -3,6 +3,7 @@
 import dagster as dg
 
 from boardsync_dagster.dbt_project import boardsync_dbt
+from boardsync_dagster.resources import SyncResource
 
 
 def load_assets():
@@ -30,8 +31,8 @@ def test_models_are_assets_downstream_of_the_raw_assets():
         "marts/stock_boards",
         "marts/board_daily_stats",
     }
-    assert assets.asset_deps[key("staging/stg_board_list")] == {key("board_list")}
-    assert assets.asset_deps[key("staging/stg_board_members")] == {key("board_members")}
+    assert assets.asset_deps[key("staging/stg_board_list")] == {key("raw/board_list")}
+    assert assets.asset_deps[key("staging/stg_board_members")] == {key("raw/board_members")}
     # dagster-dbt refuses a second source with the key board_members: the status table keeps its own key.
     assert assets.asset_deps[key("staging/stg_board_sync_status")] == {key("raw/board_sync_status")}
 
@@ -47,19 +48,20 @@ def test_dbt_tests_are_asset_checks():
     assert ("marts/board_membership_history", "current_matches_open_stays") in checks
     # The raw tables are tested through the staging views: no checks land on the partitioned upstream assets.
     assert ("staging/stg_board_members", "not_null_stg_board_members_stock_code") in checks
-    assert not {name for asset, name in checks if asset in ("board_list", "board_members")}
+    assert not {name for asset, name in checks if asset in ("raw/board_list", "raw/board_members")}
 
 
 def test_definitions_load_with_the_resource():
     assets, dbt_resource = load_assets()
     resource = dbt_resource()
     assert resource.dbt_executable.endswith("/dbt")
-    defs = dg.Definitions(assets=[assets], resources={"dbt": resource})
+    defs = dg.Definitions(assets=[assets], resources={"dbt": resource, "sync": SyncResource()})
     assert key("marts/board_membership_history") in defs.resolve_asset_graph().get_all_asset_keys()
 
 
 def test_materialize_reads_a_relative_boardsync_db(tmp_path, monkeypatch):
-    """BOARDSYNC_DB relative to Dagster's working directory reaches dbt, which runs in dbt_project/."""
+    """A relative database setting (here from BOARDSYNC_DB) is Dagster's working directory's file for dbt too,
+    although dbt runs in dbt_project/."""
     from tests.dbt.raw_tables import query, write_day
     from tests.dbt.scenario import D1, DAYS
 
@@ -68,7 +70,7 @@ def test_materialize_reads_a_relative_boardsync_db(tmp_path, monkeypatch):
     monkeypatch.setenv("BOARDSYNC_DB", "boardsync.duckdb")
     assets, dbt_resource = load_assets()
 
-    result = dg.materialize([assets], resources={"dbt": dbt_resource()})
+    result = dg.materialize([assets], resources={"dbt": dbt_resource(), "sync": SyncResource()})
 
     assert result.success
     evaluations = result.get_asset_check_evaluations()

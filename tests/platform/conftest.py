@@ -9,9 +9,10 @@ import dagster as dg
 import pytest
 
 from boardsync_dagster.simulator import Simulator
-from tests.jobrun import TODAY, Platform, job_knobs
+from tests.jobrun import Platform, job_settings, today
 
 __all__ = ["TODAY", "Platform"]
+TODAY = today()
 
 SCALE = 0.02
 # Not scaled: the calm profile sends no slow replies, and 0.2 s real is less than a loaded 2-core machine
@@ -19,9 +20,9 @@ SCALE = 0.02
 CALM_TIMEOUT_S = 3.0
 
 
-def scaled_knobs() -> tuple[dict, dict]:
-    """The platform tests' (eastmoney, proxy) resource fields, e.g. for a launched run's config."""
-    return job_knobs(SCALE, CALM_TIMEOUT_S)
+def scaled_settings() -> dict[str, object]:
+    """The platform tests' `sync` resource settings, e.g. for a launched run's config."""
+    return job_settings(SCALE, CALM_TIMEOUT_S)
 
 
 @pytest.fixture

@@ -10,9 +10,8 @@ import dagster as dg
 
 from boardsync_dagster.schedules import board_sync_schedule
 from boardsync_dagster.sensors import RETRY_TAG, RetryPolicy, build_retry_sensor, decide
+from tests.jobrun import RAW
 from tests.platform.conftest import TODAY, Platform
-
-RAW = ["board_list", "board_members"]
 
 
 def test_schedule_requests_the_shanghai_day_of_its_tick():
@@ -27,11 +26,11 @@ def test_schedule_requests_the_shanghai_day_of_its_tick():
 
 def failed_day(calm: Platform) -> None:
     """Today's run, with one board deleted between the list and the members: the completeness check fails."""
-    assert calm.run(assets=["board_list"]).success
+    assert calm.run(assets=["raw/board_list"]).success
     calm.sim.advance_day(
         members_added=0, members_removed=0, boards_added=0, boards_deleted=1, boards_renamed=0
     )
-    assert not calm.run(assets=["board_members"], max_retry=1).success
+    assert not calm.run(assets=["raw/board_members"], max_retry=1).success
 
 
 def test_sensor_retries_a_failed_day_after_the_cooldown_and_within_bounds(calm: Platform):
@@ -48,7 +47,7 @@ def test_sensor_retries_a_failed_day_after_the_cooldown_and_within_bounds(calm: 
 
     # Two retries launched (and failed again) use up the day's budget.
     for _ in range(2):
-        calm.run(assets=["board_members"], max_retry=1)
+        calm.run(assets=["raw/board_members"], max_retry=1)
         run = calm.instance.get_runs(limit=1)[0]
         calm.instance.add_run_tags(run.run_id, {RETRY_TAG: TODAY})
     # Judged well after the last failure too, so only the day's retry budget can be the reason to skip.
@@ -58,7 +57,7 @@ def test_sensor_retries_a_failed_day_after_the_cooldown_and_within_bounds(calm: 
 
 def test_sensor_never_retries_when_the_quota_cannot_cover_it(calm: Platform):
     failed_day(calm)
-    left = calm.instance.fetch_materializations(dg.AssetKey("board_members"), limit=1)
+    left = calm.instance.fetch_materializations(dg.AssetKey(["raw", "board_members"]), limit=1)
     quota_left = left.records[0].asset_materialization.metadata["quota_left"].value
     policy = RetryPolicy(cooldown_s=0, max_per_day=3, min_quota_left=quota_left + 1)
     skip = decide(calm.instance, policy, time.time())

@@ -26,22 +26,24 @@ MARTS = {
 
 def test_assets_checks_and_automation_are_all_there():
     graph = defs.resolve_asset_graph()
-    keys = {key.to_user_string().split("/")[-1] for key in graph.get_all_asset_keys()}
-    assert {"board_list", "board_members"} | MARTS <= keys
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    # The raw assets are named like their tables; the marts live in schema marts.
+    assert {"raw/board_list", "raw/board_members", "raw/board_sync_status"} <= keys
+    assert {f"marts/{name}" for name in MARTS} <= keys
 
-    checks = {key.name for key in graph.asset_check_keys if key.asset_key.path == ["board_members"]}
+    checks = {key.name for key in graph.asset_check_keys if key.asset_key.path == ["raw", "board_members"]}
     assert {"all_boards_complete", "board_stock_unique", "codes_and_markets_valid", "totals_stable"} <= checks
     assert any(key.name == "board_list_complete" for key in graph.asset_check_keys)
 
     assert defs.resolve_job_def("board_sync_job")
     assert defs.resolve_schedule_def("board_sync_schedule").job_name == "board_sync_job"
     assert defs.resolve_sensor_def("board_sync_retry_sensor")
-    assert set(defs.resources) >= {"io_manager", "storage", "eastmoney", "proxy", "dbt"}
+    assert set(defs.resources) == {"io_manager", "sync", "dbt"}
 
 
 def test_fetching_steps_share_one_pool_and_daily_shanghai_partitions():
     for name in ("board_list", "board_members"):
-        node = defs.resolve_assets_def(name)
+        node = defs.resolve_assets_def(dg.AssetKey(["raw", name]))
         assert node.op.pool == PROXY_POOL
         partitions = node.partitions_def
         assert isinstance(partitions, dg.DailyPartitionsDefinition)
@@ -49,7 +51,7 @@ def test_fetching_steps_share_one_pool_and_daily_shanghai_partitions():
 
 
 def test_every_mart_is_downstream_of_board_members():
-    selection = dg.AssetSelection.assets("board_members").downstream()
+    selection = dg.AssetSelection.assets(["raw", "board_members"]).downstream()
     downstream = {key.path[-1] for key in selection.resolve(defs.resolve_asset_graph())}
     assert downstream >= MARTS
 
@@ -78,7 +80,7 @@ def test_dg_finds_the_project_through_pyproject():
     )
     assert done.returncode == 0, done.stderr[-3000:]
     listed = json.loads(done.stdout)
-    assert {"board_list", "board_members"} <= {a["asset_key"] for a in listed["assets"]}
+    assert {"raw/board_list", "raw/board_members"} <= {a["asset_key"] for a in listed["assets"]}
     assert [j["name"] for j in listed["jobs"]] == ["board_sync_job"]
     assert [s["name"] for s in listed["sensors"]] == ["board_sync_retry_sensor"]
 

@@ -51,9 +51,9 @@ def test_days_with_churn_and_an_incomplete_day_build_exact_history(calm: Platfor
 
     # D3: the list is read, then a board disappears before its members are fetched: the day is incomplete.
     sim.advance_day()
-    assert calm.run(partition=D3, today=D3, assets=["board_list"]).success
+    assert calm.run(partition=D3, today=D3, assets=["raw/board_list"]).success
     sim.advance_day(members_added=0, members_removed=0, boards_added=0, boards_deleted=1, boards_renamed=0)
-    incomplete = calm.run(partition=D3, today=D3, assets=["board_members"], max_retry=1)
+    incomplete = calm.run(partition=D3, today=D3, assets=["raw/board_members"], max_retry=1)
     assert not incomplete.success
     assert check_results(incomplete)["all_boards_complete"] is False
 

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from boardsync_dagster.simulator import Simulator
-from tests.platform.conftest import SCALE, TODAY, scaled_knobs
+from tests.platform.conftest import SCALE, TODAY, scaled_settings
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 240
@@ -117,14 +117,13 @@ def test_ui_serves_on_loopback_and_a_launched_run_succeeds(dagster_dev):
 
     wait_until("the code location", START_TIMEOUT_S, location_loaded, proc)
 
-    eastmoney, proxy = scaled_knobs()
     params = {
         "selector": {
             "repositoryLocationName": "boardsync",
             "repositoryName": "__repository__",
             "jobName": "board_sync_job",
         },
-        "runConfigData": {"resources": {"eastmoney": {"config": eastmoney}, "proxy": {"config": proxy}}},
+        "runConfigData": {"resources": {"sync": {"config": scaled_settings()}}},
         "executionMetadata": {"tags": [{"key": "dagster/partition", "value": TODAY}]},
     }
     launched = graphql(url, LAUNCH, {"params": params})["launchRun"]

@@ -28,7 +28,7 @@ from boardsync_dagster.commands import demo
 from boardsync_dagster.simulator import Simulator
 from tests import jobrun
 
-TODAY = dt.date.fromisoformat(jobrun.TODAY)
+TODAY = dt.date.fromisoformat(jobrun.today())
 # A fresh `boardsync sync` imports Dagster and dbt first: allow for that on a loaded 2-core machine.
 STARTUP_S = 60.0
 
@@ -57,9 +57,8 @@ def wait_until(predicate: Callable[[], bool], timeout: float, *, proc=None, inte
 
 
 def knobs(scale: float, workers: int | None = None) -> dict[str, object]:
-    """The seed's pacing at the simulator's time scale, as the demo runs it (the CLI flags' and resources' names)."""
-    eastmoney, proxy = demo.scaled_knobs(scale)
-    values: dict[str, object] = {**eastmoney, **proxy}
+    """The seed's pacing at the simulator's time scale, as the demo runs it (the settings' names)."""
+    values: dict[str, object] = dict(demo.scaled_settings(scale))
     if workers is not None:
         values["workers"] = workers
     return values
@@ -69,7 +68,7 @@ def cli_flags(values: dict[str, object]) -> list[str]:
     flags: list[str] = []
     for name, value in values.items():
         if isinstance(value, bool):
-            flags += [f"--{name.replace('_', '-')}"] if value else []
+            flags += [f"--{'' if value else 'no-'}{name.replace('_', '-')}"]
         else:
             flags += [f"--{name.replace('_', '-')}", str(value)]
     return flags
@@ -90,12 +89,24 @@ class Finished:
 
 
 class SyncProcess:
-    """`boardsync sync --json` in its own process; output goes to files so the test can read it while it runs."""
+    """`boardsync sync --json` in its own process; output goes to files so the test can read it while it runs.
 
-    def __init__(self, workdir: Path, args: list[str], env: dict[str, str] | None = None, name: str = "sync"):
+    sim: the simulator whose vendor URL the process gets as a user gives it, in BOARDSYNC_PROXY_API."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        args: list[str],
+        env: dict[str, str] | None = None,
+        name: str = "sync",
+        *,
+        sim: Simulator | None = None,
+    ):
         self.out_path = workdir / f"{name}.stdout"
         self.err_path = workdir / f"{name}.stderr"
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOARDSYNC_", "DAGSTER_HOME"))}
+        if sim is not None:
+            clean["BOARDSYNC_PROXY_API"] = sim.vendor_url
         self.started = time.monotonic()
         with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
             self.proc = subprocess.Popen(
@@ -134,13 +145,12 @@ class SyncProcess:
 
 
 def sync_args(sim: Simulator, db: Path, scale: float, **extra: object) -> list[str]:
+    """The flags of a sync into db against sim (its vendor URL goes in the environment: SyncProcess(sim=...))."""
     return [
-        "--db",
+        "--database",
         str(db),
         "--eastmoney-url",
         sim.eastmoney_url,
-        "--proxy-api",
-        sim.vendor_url,
         *cli_flags({**knobs(scale), **extra}),
     ]
 

@@ -215,7 +215,7 @@ def test_garbage_from_the_vendor_stops_the_run_clearly(
         monkeypatch.setenv("BOARDSYNC_PROXY_API", vendor.url + "/get?key=k&num=1")
         result = job.run()
         assert not result.success
-        message = step_failure(result, "board_list")
+        message = step_failure(result, "raw__board_list")
         assert "unusable vendor answer" in message and words in message
         assert vendor.total_calls() == 1, "one garbage answer is enough: no retry storm"
         assert sim.stats()["requests"] == 0

@@ -42,7 +42,7 @@ def test_vendor_fault_is_a_clear_error_within_seconds_without_a_retry_storm(
         result = Platform(sim, db, monkeypatch, scale=SCALE).run()
 
         assert not result.success
-        message = step_failure(result, "board_list")
+        message = step_failure(result, "raw__board_list")
         assert words in message and "nothing was written" in message
         stats = sim.stats()
         assert stats["vendor_calls"] <= 3, "no retry storm"
@@ -87,7 +87,9 @@ def test_database_held_by_another_process_waits_a_bounded_time_then_fails_writin
         try:
             # The CLI with a vendor: the quota ledger cannot be read, so no IP is taken and nothing fetched.
             before = sim.stats()
-            cli = SyncProcess(tmp_path, [*sync_args(sim, db, SCALE, lock_wait=1.0), "--force"]).finish()
+            cli = SyncProcess(
+                tmp_path, [*sync_args(sim, db, SCALE, lock_wait=1.0), "--force"], sim=sim
+            ).finish()
             assert cli.rc == 1, cli.stderr[-2000:]
             errors = " ".join(cli.report["errors"])
             assert "held by another process (waited 1 s)" in errors and "nothing was written" in errors
@@ -96,9 +98,9 @@ def test_database_held_by_another_process_waits_a_bounded_time_then_fails_writin
 
             # Direct (no vendor, no ledger): the board list is fetched, and its partition write waits, then fails.
             job = Platform(sim, db, monkeypatch, scale=SCALE, proxy_api=False)
-            result = job.run(lock_wait_s=1.0, members_config={"force": True})
+            result = job.run(lock_wait=1.0, force=True)
             assert not result.success
-            assert "held by another process (waited 1 s)" in step_failure(result, "board_list")
+            assert "held by another process (waited 1 s)" in step_failure(result, "raw__board_list")
             assert sim.stats()["requests"] > after["requests"]
         finally:
             holder.release()
@@ -114,12 +116,12 @@ def test_eastmoney_banning_every_ip_ends_the_run_listing_the_missing_boards_with
     db = tmp_path / "boardsync.duckdb"
     with Simulator(profile="calm", scale=SCALE, seed=33, boards_scale=0.05) as sim:
         job = Platform(sim, db, monkeypatch, scale=SCALE)
-        assert job.run(assets=["board_list"]).success
+        assert job.run(assets=["raw/board_list"]).success
         sim.ban_all(True)
-        result = job.run(assets=["board_members"])
+        result = job.run(assets=["raw/board_members"])
 
         assert not result.success
-        message = step_failure(result, "board_members")
+        message = step_failure(result, "raw__board_members")
         assert "ban every IP" in message and "wait some hours" in message
         boards = sorted(sim.truth())
         assert f"Missing boards ({len(boards)}): {', '.join(boards[:30])}" in message

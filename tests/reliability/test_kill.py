@@ -43,7 +43,7 @@ def test_kill_minus_9_at_several_moments_then_the_rerun_completes_exactly(tmp_pa
 
         def run_killed_when(name: str, condition, delay_s: float = 0.0) -> tuple[set[str], int]:
             before_done, before_requests = complete_boards(db), sim.stats()["requests"]
-            sync = SyncProcess(tmp_path, args, name=name)
+            sync = SyncProcess(tmp_path, args, name=name, sim=sim)
             assert wait_until(condition, STARTUP_S, proc=sync.proc), (
                 f"{name}: never reached its kill point\n" + (sync.stderr()[-2000:])
             )
@@ -82,7 +82,7 @@ def test_kill_minus_9_at_several_moments_then_the_rerun_completes_exactly(tmp_pa
 
         # 4. the re-run completes, fetching exactly the pages of the boards still missing
         before = sim.stats()["requests"]
-        last = SyncProcess(tmp_path, args, name="complete").finish()
+        last = SyncProcess(tmp_path, args, name="complete", sim=sim).finish()
         assert last.rc == 0, last.stderr[-3000:]
         assert last.report["status"] == "complete"
         assert last.report["boards_skipped"] == len(done3)

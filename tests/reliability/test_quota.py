@@ -29,7 +29,7 @@ SCALE = 0.05
 
 
 def members_metadata(result) -> dict:
-    return result.asset_materializations_for_node("board_members")[0].metadata
+    return result.asset_materializations_for_node("raw__board_members")[0].metadata
 
 
 def test_quota_runs_out_mid_run_a_second_process_sees_it_and_the_next_day_resumes(
@@ -44,7 +44,7 @@ def test_quota_runs_out_mid_run_a_second_process_sees_it_and_the_next_day_resume
 
         first = job.run(**short)
         assert not first.success
-        message = step_failure(first, "board_members")
+        message = step_failure(first, "raw__board_members")
         done = assert_checkpoint_exact(sim, db, "after the quota stop")
         assert 0 < len(done) < len(boards)
         assert f"{len(done)}/{len(boards)} boards done and checkpointed" in message
@@ -60,7 +60,7 @@ def test_quota_runs_out_mid_run_a_second_process_sees_it_and_the_next_day_resume
 
         # A second process, the same day: it reads the ledger from the file and stops before calling the vendor.
         calls, requests = sim.stats()["vendor_calls"], sim.stats()["requests"]
-        second = SyncProcess(tmp_path, sync_args(sim, db, SCALE, max_ips=3), name="second").finish()
+        second = SyncProcess(tmp_path, sync_args(sim, db, SCALE, max_ips=3), name="second", sim=sim).finish()
         assert second.rc == 1, second.stderr[-2000:]
         assert "quota is spent: 3/3 IPs used" in " ".join(second.report["errors"])
         assert (sim.stats()["vendor_calls"], sim.stats()["requests"]) == (calls, requests)
@@ -95,20 +95,20 @@ def test_two_runs_at_once_the_second_waits_for_the_writer_or_fails_cleanly(
     db = tmp_path / "boardsync.duckdb"
     with Simulator(profile="calm", scale=scale, seed=24, boards_scale=0.05) as sim:
         boards = set(sim.truth())
-        first = SyncProcess(tmp_path, sync_args(sim, db, scale, workers=1), name="first")
+        first = SyncProcess(tmp_path, sync_args(sim, db, scale, workers=1), name="first", sim=sim)
         in_members = list_pages(sim) + 3
         assert wait_until(lambda: sim.stats()["requests"] >= in_members, STARTUP_S, proc=first.proc), (
             first.stderr()[-2000:]
         )
         job = Platform(sim, db, monkeypatch, scale=scale)
 
-        impatient = job.run(lock_wait_s=0.5)
+        impatient = job.run(lock_wait=0.5)
         assert first.alive(), "the first run ended too soon for the second to meet it"
         assert not impatient.success
-        message = step_failure(impatient, "board_list")
+        message = step_failure(impatient, "raw__board_list")
         assert "held by another process" in message and "nothing was written" in message
 
-        patient = job.run(lock_wait_s=60)
+        patient = job.run(lock_wait=60)
         finished = first.finish()
         assert finished.rc == 0 and finished.report["status"] == "complete", finished.stderr[-2000:]
         assert patient.success

@@ -47,7 +47,7 @@ def test_no_secret_in_any_output_of_a_whole_sync(tmp_path: Path, monkeypatch: py
     ) as sim:
         assert KEY in sim.vendor_url
         env = {"DAGSTER_HOME": str(home), "BOARDSYNC_PROXY_USER": USER, "BOARDSYNC_PROXY_PASSWORD": PASSWORD}
-        cli = SyncProcess(tmp_path, [*sync_args(sim, db, SCALE), "--verbose"], env=env).finish()
+        cli = SyncProcess(tmp_path, [*sync_args(sim, db, SCALE), "--verbose"], env=env, sim=sim).finish()
         assert cli.rc == 0, cli.stderr[-3000:]
         assert_no_secret(cli.stdout, "the CLI's stdout")
         assert_no_secret(cli.stderr, "the CLI's stderr (--verbose: Dagster's whole event log)")
@@ -58,7 +58,7 @@ def test_no_secret_in_any_output_of_a_whole_sync(tmp_path: Path, monkeypatch: py
         monkeypatch.setenv("BOARDSYNC_PROXY_USER", USER)
         monkeypatch.setenv("BOARDSYNC_PROXY_PASSWORD", "wrong-" + PASSWORD)
         with dg.DagsterInstance.get() as instance:
-            failed = job.run(instance=instance, members_config={"force": True})
+            failed = job.run(instance=instance, force=True)
             assert not failed.success
             runs = instance.get_runs()
             assert len(runs) == 2

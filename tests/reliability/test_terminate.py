@@ -31,7 +31,9 @@ def test_termination_mid_fetch_stops_within_seconds_and_keeps_the_checkpoint(tmp
     home = tmp_path / "dagster_home"
     home.mkdir()
     with Simulator(profile="calm", scale=SCALE, seed=22, boards_scale=0.05) as sim:
-        sync = SyncProcess(tmp_path, sync_args(sim, db, SCALE, workers=2), env={"DAGSTER_HOME": str(home)})
+        sync = SyncProcess(
+            tmp_path, sync_args(sim, db, SCALE, workers=2), env={"DAGSTER_HOME": str(home)}, sim=sim
+        )
         mid_fetch = list_pages(sim) + 12
         assert wait_until(lambda: sim.stats()["requests"] >= mid_fetch, STARTUP_S, proc=sync.proc), (
             sync.stderr()
@@ -62,7 +64,7 @@ def test_termination_mid_fetch_stops_within_seconds_and_keeps_the_checkpoint(tmp
         )
         records = instance.get_records_for_run(runs[0].run_id).records
         events = [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event]
-        members = [e for e in events if e.step_key == "board_members"]
+        members = [e for e in events if e.step_key == "raw__board_members"]
         assert not [e for e in members if e.is_step_success]
         failure = next(e for e in members if e.is_step_failure)
         assert "Interrupted" in failure.step_failure_data.error.cls_name

@@ -96,6 +96,9 @@ class _Fatal:
 class _State:
     book: PageBook
     last_error: FetchError | None = None
+    # What the board's pages got wrong (an empty page inside it, a short ending), while re-fetching: if the
+    # retries run out, this is the board's reason, not the last unrelated IP error.
+    problem: FetchError | None = None
     attempts: int = 0
     finished: bool = False
 
@@ -267,12 +270,25 @@ class _Run:
             )
         elif verdict.rows is not None:
             self._complete(state, target, verdict.rows, verdict.note)
+        elif verdict.fetch and not verdict.refetch:
+            self.queue.put_front([(0, Task(target, p, task.generation)) for p in verdict.fetch])
         elif verdict.fetch:
-            retry = msg.retry + 1 if verdict.refetch else 0
+            # Pages answered before are asked again: that is a retry, bounded like any other.
+            retry = msg.retry + 1
+            state.problem = FetchError(ErrorClass.EMPTY_PAGE, verdict.reason or "pages asked again")
+            if retry > self.cfg.max_retry:
+                self._count(state.problem)
+                self._give_up(
+                    state, target, FetchError(ErrorClass.EMPTY_PAGE, f"{verdict.reason} ({retry} times)")
+                )
+                return
             self.queue.put_front([(retry, Task(target, p, task.generation)) for p in verdict.fetch])
 
-    def _failed(self, state: _State, task: Task, retry: int, error: FetchError) -> None:
+    def _count(self, error: FetchError) -> None:
         self.report.errors[error.error_class.value] = self.report.errors.get(error.error_class.value, 0) + 1
+
+    def _failed(self, state: _State, task: Task, retry: int, error: FetchError) -> None:
+        self._count(error)
         error = FetchError(error.error_class, self.proxies.redact(error.message))
         state.last_error = error
         log.debug("%s page %d: %s (retry %d)", task.target.key, task.page, error, retry)
@@ -281,6 +297,7 @@ class _Run:
             return
         if error.error_class is ErrorClass.INCONSISTENT:
             state.book.restart()
+            state.problem = None
             self.queue.put_back(state.book.restarts, Task(task.target, 1, state.book.generation))
             return
         self.queue.put_back(retry + 1, task)
@@ -291,6 +308,9 @@ class _Run:
         reason = error.message
         if error.error_class is ErrorClass.DATA_NULL:
             reason = f"board gone: data:null on {state.attempts} attempts ({error.message})"
+        elif state.problem is not None and state.problem is not error:
+            reason = f"{state.problem.message}; the last retry failed with {error}"
+            error = state.problem
         failure = BoardFailure(target.as_board(), error.error_class.value, reason, state.attempts)
         self.report.failures.append(failure)
         log.warning("%s failed permanently: %s", target.key, reason)

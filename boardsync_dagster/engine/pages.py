@@ -20,6 +20,7 @@ class Verdict:
     rows: list[Any] | None = None  # complete: de-duplicated rows in page order
     note: str | None = None  # complete but short of an over-reported total
     refetch: bool = False  # fetch lists pages already answered once (a hiccup, or confirming a short total)
+    reason: str | None = None  # why a refetch: what the board failed with if the refetches run out
 
 
 WAIT = Verdict()
@@ -79,7 +80,9 @@ class PageBook:
             # An empty page before a full one is a hiccup, not the end: fetch those pages again.
             for p in gaps:
                 del self.answers[p]
-            return Verdict(fetch=gaps, refetch=True)
+            pages = f"page {gaps[0]}" if len(gaps) == 1 else f"pages {', '.join(map(str, gaps))}"
+            reason = f"{pages} came back empty while the total says {self.total}"
+            return Verdict(fetch=gaps, refetch=True, reason=reason)
         short_inside = any(len(self.answers[p]) != self.page_size for p in range(1, last))
         if short_inside or len(distinct) != len(all_rows) or len(distinct) > (self.total or 0):
             return Verdict(
@@ -94,4 +97,5 @@ class PageBook:
         tail = list(range(max(last, 1), self.expected + 1))
         for p in tail:
             del self.answers[p]
-        return Verdict(fetch=tail, refetch=True)
+        reason = f"the pages ran out at {len(distinct)} rows while the total says {self.total}"
+        return Verdict(fetch=tail, refetch=True, reason=reason)

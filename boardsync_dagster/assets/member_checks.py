@@ -5,13 +5,15 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
+from boardsync_dagster.engine.parse import MARKET_CODE
+
 COMPLETE = "all_boards_complete"
 UNIQUE = "board_stock_unique"
 VALID = "codes_and_markets_valid"
 STABLE = "totals_stable"
 
-# Stock codes by exchange: Shanghai 60x/68x, Shenzhen 00x/30x, Beijing 4x/8x/92x.
-MARKET_PATTERNS = {"SH": r"^6[0-9]{5}$", "SZ": r"^(00|30)[0-9]{4}$", "BJ": r"^([48][0-9]{5}|92[0-9]{4})$"}
+# The parser's rule, anchored for polars: Shanghai 6x, Shenzhen 00x/30x, Beijing 4x/8x/92x.
+MARKET_PATTERNS = {market: f"^{rule.pattern}$" for market, rule in MARKET_CODE.items()}
 
 CHECK_SPECS = [
     dg.AssetCheckSpec(
@@ -26,8 +28,11 @@ CHECK_SPECS = [
         blocking=True,
         description="(board_code, stock_code) unique in the day.",
     ),
+    # WARN, not blocking: an unexpected code (a B share, a new prefix) is a real member, kept with its market.
     dg.AssetCheckSpec(
-        VALID, asset="board_members", blocking=True, description="Stock codes are 6 digits of their market."
+        VALID,
+        asset="board_members",
+        description="Stock codes have a prefix known for their market; unexpected ones are kept and listed here.",
     ),
     dg.AssetCheckSpec(
         STABLE,
@@ -86,11 +91,17 @@ def invalid_rows(members: pl.DataFrame) -> pl.DataFrame:
 
 
 def validity(members: pl.DataFrame) -> dg.AssetCheckResult:
-    bad = invalid_rows(members)
+    unexpected = invalid_rows(members)
+    codes = unexpected.select("stock_code", "market").unique().sort("stock_code")
     return dg.AssetCheckResult(
         check_name=VALID,
-        passed=bad.is_empty(),
-        metadata={"invalid_rows": bad.height, "examples": dg.MetadataValue.json(bad.head(20).to_dicts())},
+        passed=unexpected.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "unexpected_rows": unexpected.height,
+            "unexpected_codes": dg.MetadataValue.json(codes.head(50).to_dicts()),
+            "examples": dg.MetadataValue.json(unexpected.head(20).to_dicts()),
+        },
     )
 
 

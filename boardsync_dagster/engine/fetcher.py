@@ -22,7 +22,7 @@ from boardsync_dagster.engine.errors import (
     VendorAuthError,
 )
 from boardsync_dagster.engine.pages import PageBook
-from boardsync_dagster.engine.parse import Page
+from boardsync_dagster.engine.parse import Page, expected_code
 from boardsync_dagster.engine.proxy import ProxyManager
 from boardsync_dagster.engine.report import stop_message
 from boardsync_dagster.engine.types import Board, BoardFailure, BoardKind, BoardResult, KindReport, SyncReport
@@ -321,9 +321,15 @@ class _Run:
         kind = self.report.kinds[target.kind.value]
         kind.boards_ok += 1
         kind.members += len(rows)
-        if note:
-            self.report.notes.append(f"{target.key}: {note}")
-            log.info("%s: %s", target.key, note)
+        remarks = [note] if note else []
+        unexpected = sorted(
+            f"{m.stock_code} ({m.market})" for m in rows if target.board and not expected_code(m)
+        )
+        if unexpected:
+            remarks.append(f"unexpected stock codes kept: {', '.join(unexpected[:20])}")
+        for remark in remarks:
+            self.report.notes.append(f"{target.key}: {remark}")
+            log.info("%s: %s", target.key, remark)
         self.on_complete(target, state.book, rows, note)
 
     def _progress(self, started: float) -> Progress:

@@ -1,9 +1,9 @@
 """Bad input end to end: an Eastmoney that answers HTML, truncated or wrongly shaped JSON, missing or mistyped fields,
 codes that are no stock codes, repeating pages and lying totals; a vendor that answers in unknown formats, with
 garbage IPs or ports, or with expiry times in the past. Each answer is classified, retried or reported, and no
-invalid row reaches the checkpoint. (tests/engine/test_parse.py classifies single pages and fuzzes member pages;
-here the pages go through HTTP, the fetcher and the PageBook, and the fuzz checks the parser against the same
-rule as the blocking validity check, and covers the board-list parser.)"""
+invalid row reaches the checkpoint; a stock code of an unexpected prefix is kept and flagged. (tests/engine/test_parse.py
+classifies single pages and fuzzes member pages; here the pages go through HTTP, the fetcher and the PageBook, and
+the fuzz checks the parser against the same rule as the WARN validity check, and covers the board-list parser.)"""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from boardsync_dagster.assets.member_checks import invalid_rows
+from boardsync_dagster.assets.member_checks import CHECK_SPECS, VALID, invalid_rows, validity
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.eastmoney import EastmoneyClient
 from boardsync_dagster.engine.fetcher import sync_members
-from boardsync_dagster.engine.parse import BOARD_CODE, parse_boards, parse_members
+from boardsync_dagster.engine.parse import BOARD_CODE, STOCK_CODE, expected_code, parse_boards, parse_members
 from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
 from boardsync_dagster.engine.types import Board, BoardKind, BoardResult, Member
 from boardsync_dagster.simulator import Simulator
@@ -61,13 +61,23 @@ BOARDS = {
         "schema",
     ),  # fmt: skip
     "BK0005": (lambda page, n: (200, envelope(1, [{"f12": "600000", "f13": "1", "f14": "x"}])), "schema"),
+    # Six digits of a prefix we do not know (a B share, a new prefix): kept with the market f13 names, flagged.
     "BK0006": (
         lambda page, n: (
             200,
-            envelope(2, [{"f12": "999999", "f13": 1, "f14": "x"}, {"f12": "123456", "f13": 0, "f14": "y"}]),
+            envelope(
+                3,
+                [
+                    {"f12": "900901", "f13": 1, "f14": "x"},
+                    {"f12": "200001", "f13": 0, "f14": "y"},
+                    {"f12": "600000", "f13": 1, "f14": "z"},
+                ],
+            ),
         ),
-        "schema",
+        "ok",
     ),  # fmt: skip
+    # Not a stock code at all: rejected, retried, then the board fails for good.
+    "BK0014": (lambda page, n: (200, envelope(1, [{"f12": "60000", "f13": 1, "f14": "x"}])), "schema"),
     "BK0007": (lambda page, n: (200, envelope("many", stocks(0, 3))), "schema"),
     # Page 2 repeats page 1: never accepted short, the board is fetched again and finally reported.
     "BK0008": (
@@ -121,8 +131,21 @@ def test_every_kind_of_bad_page_is_classified_and_no_invalid_row_is_checkpointed
     assert {"invalid_json", "schema", "inconsistent", "http_5xx"} <= set(report.errors)
     for result in checkpointed.values():
         frame = pl.DataFrame([vars(m) for m in result.members])
-        assert invalid_rows(frame).is_empty()
+        unexpected = {("900901", "SH"), ("200001", "SZ")} if result.board.code == "BK0006" else set()
+        assert set(invalid_rows(frame).select("stock_code", "market").iter_rows()) == unexpected
         assert frame["stock_code"].n_unique() == frame.height
+    assert any("unexpected stock codes kept: 200001 (SZ), 900901 (SH)" in note for note in report.notes)
+    # The check on the day's table says so, as a WARN: it never blocks the day.
+    day = pl.DataFrame(
+        [vars(m) | {"board_code": code} for code, r in checkpointed.items() for m in r.members]
+    )
+    check = validity(day)
+    assert not check.passed and check.severity is dg.AssetCheckSeverity.WARN
+    assert check.metadata["unexpected_codes"].value == [
+        {"stock_code": "200001", "market": "SZ"},
+        {"stock_code": "900901", "market": "SH"},
+    ]
+    assert not [spec for spec in CHECK_SPECS if spec.name == VALID and spec.blocking]
 
 
 # --- fuzz: the parsers over response shapes, against the rule the blocking check applies --------------------
@@ -160,7 +183,9 @@ def page_body(rows, total, np1: bool, jsonp: bool, cut: int | None) -> str:
     jsonp=st.booleans(),
     cut=st.one_of(st.none(), st.integers(0, 300)),
 )
-def test_fuzz_member_rows_that_pass_the_parser_pass_the_validity_check(rows, total, np1, jsonp, cut):
+def test_fuzz_member_rows_that_pass_the_parser_are_stocks_and_the_check_flags_the_unexpected(
+    rows, total, np1, jsonp, cut
+):
     page = parse_members(page_body(rows, total, np1, jsonp, cut), 5)
     if page.error is not None:
         assert page.rows == []
@@ -168,7 +193,11 @@ def test_fuzz_member_rows_that_pass_the_parser_pass_the_validity_check(rows, tot
     assert not jsonp, "a JSONP body is not JSON"
     assert all(isinstance(m, Member) for m in page.rows)
     if page.rows:
-        assert invalid_rows(pl.DataFrame([vars(m) for m in page.rows])).is_empty()
+        # The WARN check flags exactly the rows the parser kept as unexpected; every row has a real market.
+        frame = pl.DataFrame([vars(m) for m in page.rows])
+        flagged = set(invalid_rows(frame)["stock_code"])
+        assert flagged == {m.stock_code for m in page.rows if not expected_code(m)}
+        assert all(m.market in ("SH", "SZ", "BJ") and STOCK_CODE.fullmatch(m.stock_code) for m in page.rows)
 
 
 @settings(max_examples=200, deadline=None)

@@ -261,7 +261,7 @@ class ProxyManager:
 
     def _extract(self, stop_event: threading.Event | None) -> list[Lease]:
         """Call the vendor (spaced, bounded retries) until it issues IPs or the run must stop."""
-        unreachable = too_fast = 0
+        unreachable = too_fast = unknown = 0
         while True:
             self._wait_for_slot(stop_event)
             day = self._reserve()
@@ -298,7 +298,11 @@ class ProxyManager:
             self.stats.refusals += 1
             # Mask first, then shorten: a secret cut in two would no longer be recognised.
             message = self.redact(answer.message)[:MESSAGE_CHARS]
-            if answer.refusal is Refusal.TOO_FAST:
+            refusal = answer.refusal
+            if refusal in (Refusal.UNKNOWN, Refusal.UNUSABLE):
+                # Words we cannot read: HTTP's own word decides, if it has one.
+                refusal = {429: Refusal.TOO_FAST, 401: Refusal.AUTH, 403: Refusal.AUTH}.get(status, refusal)
+            if refusal is Refusal.TOO_FAST:
                 self._release(day, 1)
                 too_fast += 1
                 self.stats.too_fast += 1
@@ -307,7 +311,20 @@ class ProxyManager:
                         f"the vendor keeps answering 'too fast' ({message}); raise min_interval"
                     )
                 continue
-            if answer.refusal is Refusal.QUOTA:
+            if refusal is Refusal.UNKNOWN:
+                # A "no" we cannot read is not a quota answer: release, back off, ask again a bounded number
+                # of times. Marking the day spent on a guess would block every later run that day.
+                self._release(day, 1)
+                unknown += 1
+                if unknown >= self.config.vendor_attempts:
+                    raise VendorUnavailable(
+                        f"the vendor refused {unknown} times in a row in words we cannot classify ({message}); "
+                        "nothing was recorded as quota spent"
+                    )
+                if self.clock.sleep(self.config.min_interval * 2 ** (unknown - 1), stop_event):
+                    raise Stopped("stop requested")
+                continue
+            if refusal is Refusal.QUOTA:
                 self._release(day, 1)
                 with self._lock:
                     # The vendor knows better than our ledger (another consumer?): record the day as spent.
@@ -315,7 +332,7 @@ class ProxyManager:
                 raise QuotaExhausted(
                     f"the vendor says the daily quota is spent: {message}; {self._renewal()}"
                 )
-            if answer.refusal is Refusal.AUTH or status in (401, 403):
+            if refusal is Refusal.AUTH:
                 self._release(day, 1)
                 raise VendorAuthError(f"the vendor refused the account (key, whitelist or login): {message}")
             # Garbage: the vendor may have counted an IP, so the reservation stays.

@@ -64,6 +64,7 @@ def report_metadata(report: SyncReport, table: str, quota_left: int | None) -> d
         "boards_skipped": report.skipped,
         "members_fetched": report.members,
         "ips_used": report.ips_used,
+        "ips_unusable": report.ips_unusable,
         "requests": report.requests,
         "duration_s": round(report.duration_s, 1),
         **{f"errors_{name}": count for name, count in sorted(report.errors.items())},
@@ -130,6 +131,7 @@ def board_members(
         report.ips_used = manager.stats.ips_used
         report.vendor_calls = manager.stats.vendor_calls
         report.vendor_refusals = manager.stats.refusals
+        report.ips_unusable = manager.stats.ips_unusable
         for failure in report.failures:
             store.record_failure(day, failure)
         if report.stopped_reason:

@@ -59,6 +59,9 @@ class SyncConfig:
     vendor_attempts: int = 3
     # Vendor "too fast" answers tolerated in a row before giving up.
     vendor_too_fast_limit: int = 5
+    # Vendor answers in a row whose every IP expires before it can be used (skipped, counted as waste) before the
+    # run stops: one such batch is a short-lived IP or a rounded expiry; several in a row, a clock or format problem.
+    vendor_unusable_limit: int = 3
     # An empty page (or data:null) past page 1 ends a board early only when seen this many times.
     end_confirmations: int = 2
     # How often idle threads re-check the stop event; and how long a stop waits for in-flight workers.
@@ -68,7 +71,11 @@ class SyncConfig:
     def validate(self) -> SyncConfig:
         """Raise ConfigError naming the first bad field and what to do; return self for chaining."""
         counts = (
-            (1, "workers max_ips page_size vendor_attempts ip_fail_limit ban_stop_after auth_stop_after"),
+            (
+                1,
+                "workers max_ips page_size vendor_attempts ip_fail_limit ban_stop_after auth_stop_after "
+                "vendor_unusable_limit",
+            ),
             (0, "max_retry vendor_too_fast_limit end_confirmations"),
         )
         for minimum, names in counts:

@@ -145,7 +145,7 @@ class _Run:
     def run(self) -> SyncReport:
         started = self.clock.monotonic()
         stats = self.proxies.stats
-        before = (stats.ips_used, stats.vendor_calls, stats.refusals)
+        before = (stats.ips_used, stats.vendor_calls, stats.refusals, stats.ips_unusable)
         for target in self.targets:
             self.queue.put_back(0, Task(target, 1, 0))
         workers = [
@@ -189,6 +189,7 @@ class _Run:
         self.report.ips_used = stats.ips_used - before[0]
         self.report.vendor_calls = stats.vendor_calls - before[1]
         self.report.vendor_refusals = stats.refusals - before[2]
+        self.report.ips_unusable = stats.ips_unusable - before[3]
         self.report.unfinished = [t.as_board() for t in self.targets if not self.states[t.key].finished]
         if self.fatal is not None:
             self.report.fatal = self.fatal

@@ -53,6 +53,8 @@ def render_table(report: SyncReport, *, time_scale: float = 1.0, max_ips: int | 
         ("vendor calls / refusals", "-", f"{report.vendor_calls} / {report.vendor_refusals}"),
         ("duration (min)", f"{seed['minutes']}", f"{minutes:.1f}"),
     ]
+    if report.ips_unusable:
+        rows.append(("IPs expired on arrival (waste)", "-", str(report.ips_unusable)))
     if report.skipped:
         rows.append(("skipped (already checkpointed)", "-", str(report.skipped)))
     if report.stopped_reason:

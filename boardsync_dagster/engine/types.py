@@ -67,6 +67,7 @@ class SyncReport:
 
     kinds: dict[str, KindReport] = field(default_factory=dict)
     ips_used: int = 0
+    ips_unusable: int = 0  # of ips_used: issued already expired (or within the expiry margin), never used
     requests: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     failures: list[BoardFailure] = field(default_factory=list)

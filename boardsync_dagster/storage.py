@@ -33,10 +33,15 @@ create table if not exists raw.board_sync_status (
     members integer, complete boolean not null, last_error varchar, synced_at timestamp not null,
     primary key (snapshot_date, board_code)
 );
+-- A board listed that day but deleted before its members were fetched: accounted for, not missing.
+-- (Added after the table: files written before it get the column here.)
+alter table raw.board_sync_status add column if not exists gone boolean default false;
 create table if not exists raw.proxy_quota (
     vendor_day date primary key, ips_used integer not null, updated_at timestamp not null
 );
 """
+
+STATUS_COLUMNS = "snapshot_date, board_code, reported_total, members, complete, last_error, synced_at, gone"
 
 MEMBER_SCHEMA = {
     "snapshot_date": pl.Date,
@@ -124,23 +129,27 @@ class Store:
             c.execute("insert into raw.member_checkpoint select * from ckpt_rows")
             c.unregister("ckpt_rows")
             c.execute(
-                "insert or replace into raw.board_sync_status values (?, ?, ?, ?, true, ?, now()::timestamp)",
+                f"insert or replace into raw.board_sync_status ({STATUS_COLUMNS}) "
+                "values (?, ?, ?, ?, true, ?, now()::timestamp, false)",
                 [day, result.board.code, result.reported_total, len(result.members), result.short_total_note],
             )
 
-    def record_failure(self, day: dt.date, failure: BoardFailure) -> None:
-        """A board that failed keeps any complete checkpoint it had; otherwise its status says why."""
+    def record_failure(self, day: dt.date, failure: BoardFailure, *, gone: bool = False) -> None:
+        """A board that failed (or is gone: deleted after the list) keeps any complete checkpoint it had;
+        otherwise its status says why."""
         with self._tx() as c:
             c.execute(
-                """insert into raw.board_sync_status
-                   select ?, ?, null, null, false, ?, now()::timestamp
+                f"""insert into raw.board_sync_status ({STATUS_COLUMNS})
+                   select ?, ?, null, null, false, ?, now()::timestamp, ?
                    where not exists (select 1 from raw.board_sync_status
                                      where snapshot_date = ? and board_code = ? and complete)
-                   on conflict do update set last_error = excluded.last_error, synced_at = excluded.synced_at""",
+                   on conflict do update set last_error = excluded.last_error, synced_at = excluded.synced_at,
+                                             gone = excluded.gone""",
                 [
                     day,
                     failure.board.code,
                     f"{failure.error_class}: {failure.last_error}",
+                    gone,
                     day,
                     failure.board.code,
                 ],
@@ -193,7 +202,7 @@ class Store:
                    left join raw.board_sync_status s using (snapshot_date, board_code)
                    where l.snapshot_date < ?
                    group by l.snapshot_date
-                   having bool_and(coalesce(s.complete, false))
+                   having bool_and(coalesce(s.complete or s.gone, false))
                    order by l.snapshot_date desc limit 1""",
                 [day],
             ).fetchone()

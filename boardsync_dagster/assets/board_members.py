@@ -61,6 +61,7 @@ def report_metadata(report: SyncReport, table: str, quota_left: int | None) -> d
         "result": dg.MetadataValue.md(table),
         "boards_ok": report.boards_ok,
         "boards_failed": len(report.failures),
+        "boards_gone": len(report.gone),
         "boards_skipped": report.skipped,
         "members_fetched": report.members,
         "ips_used": report.ips_used,
@@ -134,6 +135,8 @@ def board_members(
         report.ips_unusable = manager.stats.ips_unusable
         for failure in report.failures:
             store.record_failure(day, failure)
+        for gone in report.gone:
+            store.record_failure(day, gone, gone=True)
         if report.stopped_reason:
             # The boards the stop left behind get a status row with the reason, so the day says what is missing.
             for board in report.unfinished:

@@ -45,30 +45,39 @@ CHECK_SPECS = [
 def completeness(listed: pl.DataFrame, status: pl.DataFrame) -> dg.AssetCheckResult:
     """listed: the day's board list; status: raw.board_sync_status rows of the day."""
     joined = listed.select("board_code", "board_name", "board_kind").join(
-        status.select("board_code", "complete", "reported_total", "members", "last_error"),
+        status.select("board_code", "complete", "gone", "reported_total", "members", "last_error"),
         on="board_code",
         how="left",
     )
-    missing = joined.filter(~pl.col("complete").fill_null(False))
-    rows = [
-        {
-            "board_code": r["board_code"],
-            "board_name": r["board_name"],
-            "kind": r["board_kind"],
-            "last_error": r["last_error"] or "not attempted",
-        }
-        for r in missing.head(200).iter_rows(named=True)
-    ]
+    complete = pl.col("complete").fill_null(False)
+    # A board deleted between the list and its members is accounted for (listed here), not missing.
+    gone = ~complete & pl.col("gone").fill_null(False)
+    missing = joined.filter(~complete & ~gone)
+    departed = joined.filter(gone)
     return dg.AssetCheckResult(
         check_name=COMPLETE,
         passed=missing.is_empty(),
         metadata={
             "boards_listed": listed.height,
-            "boards_complete": listed.height - missing.height,
+            "boards_complete": joined.filter(complete).height,
+            "boards_gone": departed.height,
             "boards_missing": missing.height,
-            "missing": dg.MetadataValue.json(rows),
+            "missing": dg.MetadataValue.json(_listed(missing, "not attempted")),
+            "gone": dg.MetadataValue.json(_listed(departed, "")),
         },
     )
+
+
+def _listed(boards: pl.DataFrame, no_error: str) -> list[dict]:
+    return [
+        {
+            "board_code": r["board_code"],
+            "board_name": r["board_name"],
+            "kind": r["board_kind"],
+            "last_error": r["last_error"] or no_error,
+        }
+        for r in boards.head(200).iter_rows(named=True)
+    ]
 
 
 def uniqueness(members: pl.DataFrame) -> dg.AssetCheckResult:

@@ -64,6 +64,9 @@ class SyncConfig:
     vendor_unusable_limit: int = 3
     # An empty page (or data:null) past page 1 ends a board early only when seen this many times.
     end_confirmations: int = 2
+    # A board whose page 1 answers data:null this many times, through IPs that serve other boards, was deleted
+    # after the list: reported gone, not failed, and the IP is not blamed.
+    gone_confirmations: int = 2
     # How often idle threads re-check the stop event; and how long a stop waits for in-flight workers.
     poll_interval: float = 0.2
     stop_grace: float = 1.0
@@ -74,7 +77,7 @@ class SyncConfig:
             (
                 1,
                 "workers max_ips page_size vendor_attempts ip_fail_limit ban_stop_after auth_stop_after "
-                "vendor_unusable_limit",
+                "vendor_unusable_limit gone_confirmations",
             ),
             (0, "max_retry vendor_too_fast_limit end_confirmations"),
         )

@@ -8,7 +8,7 @@ import queue
 import random
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from boardsync_dagster.engine.clock import Clock
 from boardsync_dagster.engine.config import SyncConfig
@@ -85,6 +85,7 @@ class _Done:
     task: Task
     retry: int
     outcome: Page | FetchError
+    via: str = ""  # the lease's label: which IP answered
 
 
 @dataclass
@@ -99,6 +100,8 @@ class _State:
     # What the board's pages got wrong (an empty page inside it, a short ending), while re-fetching: if the
     # retries run out, this is the board's reason, not the last unrelated IP error.
     problem: FetchError | None = None
+    # The IPs through which page 1 answered data:null, once each answer (the board may be gone).
+    null_via: list[str] = field(default_factory=list)
     attempts: int = 0
     finished: bool = False
 
@@ -139,6 +142,8 @@ class _Run:
         for t in targets:
             self.report.kinds[t.kind.value].boards_total += 1
         self.done = 0
+        # IPs that delivered a page: a data:null through one of them is about the board, not the IP.
+        self.working_via: set[str] = set()
         self.fatal: FatalSyncError | None = None
         self.thread_prefix = f"boardsync-worker-{id(self):x}"
 
@@ -199,6 +204,7 @@ class _Run:
                 len(self.report.failures),
                 len(self.targets),
                 self.proxies.redact,
+                gone=len(self.report.gone),
             )
             log.warning(self.report.stopped_reason)
         return self.report
@@ -245,7 +251,7 @@ class _Run:
                     self.proxies.report_success(lease)  # it reached the server: the IP works
             else:
                 self.proxies.report_success(lease)
-            self.results.put(_Done(task, retry, outcome))
+            self.results.put(_Done(task, retry, outcome, lease.label))
 
     # --- the manager ----------------------------------------------------------------------------------------------
 
@@ -261,8 +267,13 @@ class _Run:
             return
         state.attempts += 1
         if isinstance(msg.outcome, FetchError):
+            if msg.outcome.error_class is ErrorClass.DATA_NULL and target.board is not None:
+                state.null_via.append(msg.via)
+                if self._gone(state, target):
+                    return
             self._failed(state, task, msg.retry, msg.outcome)
             return
+        self.working_via.add(msg.via)
         page = msg.outcome
         verdict = state.book.record(task.page, None if page.total < 0 else page.total, page.rows)
         if verdict.restart is not None:
@@ -303,12 +314,31 @@ class _Run:
             return
         self.queue.put_back(retry + 1, task)
 
+    def _gone(self, state: _State, target: Target) -> bool:
+        """Report the board gone once page 1 said data:null gone_confirmations times through IPs that work."""
+        confirmed = [via for via in state.null_via if via in self.working_via]
+        if len(confirmed) < self.cfg.gone_confirmations:
+            return False
+        state.finished = True
+        self.done += 1
+        ips = len(set(confirmed))
+        reason = (
+            f"board gone: page 1 answered data:null {len(confirmed)} times, through {ips} IP{'s' * (ips > 1)} "
+            "that served other boards (deleted after the list?)"
+        )
+        self.report.gone.append(BoardFailure(target.as_board(), "gone", reason, state.attempts))
+        log.warning("%s: %s", target.key, reason)
+        return True
+
     def _give_up(self, state: _State, target: Target, error: FetchError) -> None:
         state.finished = True
         self.done += 1
         reason = error.message
         if error.error_class is ErrorClass.DATA_NULL:
-            reason = f"board gone: data:null on {state.attempts} attempts ({error.message})"
+            reason = (
+                f"board may be gone: page 1 answered data:null {len(state.null_via)} of {state.attempts} times, "
+                "never through an IP that served another board, so not confirmed"
+            )
         elif state.problem is not None and state.problem is not error:
             reason = f"{state.problem.message}; the last retry failed with {error}"
             error = state.problem

@@ -138,3 +138,27 @@ def test_a_board_failing_on_ip_errors_while_refetching_an_empty_page_names_the_e
     assert failure.error_class == "empty_page"
     assert failure.last_error.startswith("page 2 came back empty while the total says 269")
     assert "ProxyError" in failure.last_error
+
+
+class NullBoard(EmptyMiddlePage):
+    """BK0001 answers data:null on page 1 (deleted); BK0002 answers one page."""
+
+    def member_page(self, code: str, page: int, proxies) -> Page:
+        self.calls.append(page)
+        if code == "BK0001":
+            return Page(error=FetchError(ErrorClass.DATA_NULL, "data is null (rc=0)"))
+        return Page(total=1, rows=members(0, 1))
+
+
+def test_a_null_board_is_gone_once_an_ip_that_serves_others_confirms_it_and_unconfirmed_it_fails(clock):
+    config = SyncConfig(workers=1, start_stagger=0, req_delay_min=0, req_delay_max=0, max_retry=3, seed=4)
+    boards = [Board("BK0001", "gone", BoardKind.CONCEPT), Board("BK0002", "b", BoardKind.CONCEPT)]
+    proxies = ProxyManager(ProxySettings(), config, MemoryLedger(), clock)
+    report = sync_members(boards, NullBoard(), proxies, config, checkpoint=lambda r: None, clock=clock)
+    assert [g.board.code for g in report.gone] == ["BK0001"] and report.failures == []
+    assert report.gone[0].attempts == config.gone_confirmations
+    # Alone, nothing confirms that the IP works: the board fails as "may be gone" after max_retry.
+    alone = sync_members(boards[:1], NullBoard(), proxies, config, checkpoint=lambda r: None, clock=clock)
+    [failure] = alone.failures
+    assert failure.error_class == "data_null" and "may be gone" in failure.last_error and not alone.gone
+    assert failure.attempts == 1 + config.max_retry

@@ -290,9 +290,11 @@ class _Run:
             state.problem = FetchError(ErrorClass.EMPTY_PAGE, verdict.reason or "pages asked again")
             if retry > self.cfg.max_retry:
                 self._count(state.problem)
-                self._give_up(
-                    state, target, FetchError(ErrorClass.EMPTY_PAGE, f"{verdict.reason} ({retry} times)")
+                state.problem, error = (
+                    None,
+                    FetchError(ErrorClass.EMPTY_PAGE, f"{verdict.reason} ({retry} times)"),
                 )
+                self._give_up(state, target, error)
                 return
             self.queue.put_front([(retry, Task(target, p, task.generation)) for p in verdict.fetch])
 

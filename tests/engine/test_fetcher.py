@@ -129,7 +129,9 @@ def test_an_empty_middle_page_is_refetched_at_most_max_retry_times_and_named_as_
     assert sorted(client.calls) == [1] + [2] * (1 + FAST.max_retry) + [3]
     [failure] = report.failures
     assert failure.error_class == "empty_page"
-    assert "page 2 came back empty while the total says 269" in failure.last_error
+    assert (
+        failure.last_error == f"page 2 came back empty while the total says 269 ({1 + FAST.max_retry} times)"
+    )
 
 
 def test_a_board_failing_on_ip_errors_while_refetching_an_empty_page_names_the_empty_page(clock):

@@ -289,11 +289,9 @@ class _Run:
             retry = msg.retry + 1
             state.problem = FetchError(ErrorClass.EMPTY_PAGE, verdict.reason or "pages asked again")
             if retry > self.cfg.max_retry:
-                self._count(state.problem)
-                state.problem, error = (
-                    None,
-                    FetchError(ErrorClass.EMPTY_PAGE, f"{verdict.reason} ({retry} times)"),
-                )
+                error = FetchError(ErrorClass.EMPTY_PAGE, f"{state.problem.message} ({retry} times)")
+                self._count(error)
+                state.problem = None  # it is the error itself now, not context for another one
                 self._give_up(state, target, error)
                 return
             self.queue.put_front([(retry, Task(target, p, task.generation)) for p in verdict.fetch])
@@ -339,9 +337,9 @@ class _Run:
         if error.error_class is ErrorClass.DATA_NULL:
             reason = (
                 f"board may be gone: page 1 answered data:null {len(state.null_via)} of {state.attempts} times, "
-                "never through an IP that served another board, so not confirmed"
+                f"not yet {self.cfg.gone_confirmations} times through IPs that served other boards"
             )
-        elif state.problem is not None and state.problem is not error:
+        elif state.problem is not None:
             reason = f"{state.problem.message}; the last retry failed with {error}"
             error = state.problem
         failure = BoardFailure(target.as_board(), error.error_class.value, reason, state.attempts)

@@ -141,6 +141,9 @@ class DayService:
                 # missing. Not on a requested stop (a run terminated): the process is going, and nothing is lost.
                 left = [BoardFailure(b, "stopped", report.stopped_reason or "", 0) for b in report.unfinished]
                 store.record_failures(self.day, [*report.failures, *(left if report.stopped_reason else [])])
+                store.record_failures(
+                    self.day, report.gone, gone=True
+                )  # deleted after the list: accounted for
                 store.record_run(self.day, figures)
             history = history_table(
                 store.day_figures(self.day), store.recent_complete_figures(self.day, HISTORY_DAYS)
@@ -166,9 +169,11 @@ class DayService:
         return {
             "boards_ok": report.boards_ok,
             "boards_failed": len(report.failures),
+            "boards_gone": len(report.gone),
             "boards_skipped": report.skipped,
             "members_fetched": report.members,
             "ips_used": stats.ips_used,
+            "ips_unusable": stats.ips_unusable,
             "vendor_calls": stats.vendor_calls,
             "vendor_refusals": stats.refusals,
             "requests": report.requests,

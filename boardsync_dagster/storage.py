@@ -34,6 +34,9 @@ create table if not exists raw.board_sync_status (
     members integer, complete boolean not null, last_error varchar, synced_at timestamp not null,
     primary key (snapshot_date, board_code)
 );
+-- A board listed that day but deleted before its members were fetched: accounted for, not missing.
+-- (Added after the table: files written before it get the column here.)
+alter table raw.board_sync_status add column if not exists gone boolean default false;
 create table if not exists raw.proxy_quota (
     vendor_day date primary key, ips_used integer not null, updated_at timestamp not null
 );
@@ -43,6 +46,8 @@ create table if not exists raw.sync_runs (
     requests integer not null, duration_s double not null, errors json not null
 );
 """
+
+STATUS_COLUMNS = "snapshot_date, board_code, reported_total, members, complete, last_error, synced_at, gone"
 
 MEMBER_SCHEMA = {
     "snapshot_date": pl.Date,
@@ -130,36 +135,35 @@ class Store:
             c.execute("insert into raw.member_checkpoint select * from ckpt_rows")
             c.unregister("ckpt_rows")
             c.execute(
-                "insert or replace into raw.board_sync_status values (?, ?, ?, ?, true, ?, now()::timestamp)",
+                f"insert or replace into raw.board_sync_status ({STATUS_COLUMNS}) "
+                "values (?, ?, ?, ?, true, ?, now()::timestamp, false)",
                 [day, result.board.code, result.reported_total, len(result.members), result.short_total_note],
             )
 
-    def record_failure(self, day: dt.date, failure: BoardFailure) -> None:
-        self.record_failures(day, [failure])
+    def record_failure(self, day: dt.date, failure: BoardFailure, *, gone: bool = False) -> None:
+        self.record_failures(day, [failure], gone=gone)
 
-    def record_failures(self, day: dt.date, failures: list[BoardFailure]) -> None:
-        """Boards that failed keep any complete checkpoint they had; otherwise their status says why. One
-        transaction for all of them."""
+    def record_failures(self, day: dt.date, failures: list[BoardFailure], *, gone: bool = False) -> None:
+        """Boards that failed (or are gone: deleted after the list) keep any complete checkpoint they had;
+        otherwise their status says why. One transaction for all of them."""
         with self._tx() as c:
             for failure in failures:
-                self._record_failure(c, day, failure)
-
-    @staticmethod
-    def _record_failure(c: duckdb.DuckDBPyConnection, day: dt.date, failure: BoardFailure) -> None:
-        c.execute(
-            """insert into raw.board_sync_status
-               select ?, ?, null, null, false, ?, now()::timestamp
-               where not exists (select 1 from raw.board_sync_status
-                                 where snapshot_date = ? and board_code = ? and complete)
-               on conflict do update set last_error = excluded.last_error, synced_at = excluded.synced_at""",
-            [
-                day,
-                failure.board.code,
-                f"{failure.error_class}: {failure.last_error}",
-                day,
-                failure.board.code,
-            ],
-        )
+                c.execute(
+                    f"""insert into raw.board_sync_status ({STATUS_COLUMNS})
+                       select ?, ?, null, null, false, ?, now()::timestamp, ?
+                       where not exists (select 1 from raw.board_sync_status
+                                         where snapshot_date = ? and board_code = ? and complete)
+                       on conflict do update set last_error = excluded.last_error,
+                                                 synced_at = excluded.synced_at, gone = excluded.gone""",
+                    [
+                        day,
+                        failure.board.code,
+                        f"{failure.error_class}: {failure.last_error}",
+                        gone,
+                        day,
+                        failure.board.code,
+                    ],
+                )
 
     def completed_boards(self, day: dt.date) -> set[str]:
         with self._lock:
@@ -214,7 +218,7 @@ class Store:
                    left join raw.board_sync_status s using (snapshot_date, board_code)
                    where l.snapshot_date < ?
                    group by l.snapshot_date
-                   having bool_and(coalesce(s.complete, false))
+                   having bool_and(coalesce(s.complete or s.gone, false))
                    order by l.snapshot_date desc limit ?""",
                 [day, n],
             ).fetchall()

@@ -5,14 +5,16 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
+from boardsync_dagster.engine.parse import MARKET_CODE
+
 MEMBERS = dg.AssetKey(["raw", "board_members"])
 COMPLETE = "all_boards_complete"
 UNIQUE = "board_stock_unique"
 VALID = "codes_and_markets_valid"
 STABLE = "totals_stable"
 
-# Stock codes by exchange: Shanghai 60x/68x, Shenzhen 00x/30x, Beijing 4x/8x/92x.
-MARKET_PATTERNS = {"SH": r"^6[0-9]{5}$", "SZ": r"^(00|30)[0-9]{4}$", "BJ": r"^([48][0-9]{5}|92[0-9]{4})$"}
+# The parser's rule, anchored for polars: Shanghai 6x, Shenzhen 00x/30x, Beijing 4x/8x/92x.
+MARKET_PATTERNS = {market: f"^{rule.pattern}$" for market, rule in MARKET_CODE.items()}
 
 CHECK_SPECS = [
     dg.AssetCheckSpec(
@@ -27,8 +29,11 @@ CHECK_SPECS = [
         blocking=True,
         description="(board_code, stock_code) unique in the day.",
     ),
+    # WARN, not blocking: an unexpected code (a B share, a new prefix) is a real member, kept with its market.
     dg.AssetCheckSpec(
-        VALID, asset=MEMBERS, blocking=True, description="Stock codes are 6 digits of their market."
+        VALID,
+        asset=MEMBERS,
+        description="Stock codes have a prefix known for their market; unexpected ones are kept and listed here.",
     ),
     dg.AssetCheckSpec(
         STABLE,
@@ -41,30 +46,39 @@ CHECK_SPECS = [
 def completeness(listed: pl.DataFrame, status: pl.DataFrame) -> dg.AssetCheckResult:
     """listed: the day's board list; status: raw.board_sync_status rows of the day."""
     joined = listed.select("board_code", "board_name", "board_kind").join(
-        status.select("board_code", "complete", "reported_total", "members", "last_error"),
+        status.select("board_code", "complete", "gone", "reported_total", "members", "last_error"),
         on="board_code",
         how="left",
     )
-    missing = joined.filter(~pl.col("complete").fill_null(False))
-    rows = [
-        {
-            "board_code": r["board_code"],
-            "board_name": r["board_name"],
-            "kind": r["board_kind"],
-            "last_error": r["last_error"] or "not attempted",
-        }
-        for r in missing.head(200).iter_rows(named=True)
-    ]
+    complete = pl.col("complete").fill_null(False)
+    # A board deleted between the list and its members is accounted for (listed here), not missing.
+    gone = ~complete & pl.col("gone").fill_null(False)
+    missing = joined.filter(~complete & ~gone)
+    departed = joined.filter(gone)
     return dg.AssetCheckResult(
         check_name=COMPLETE,
         passed=missing.is_empty(),
         metadata={
             "boards_listed": listed.height,
-            "boards_complete": listed.height - missing.height,
+            "boards_complete": joined.filter(complete).height,
+            "boards_gone": departed.height,
             "boards_missing": missing.height,
-            "missing": dg.MetadataValue.json(rows),
+            "missing": dg.MetadataValue.json(_listed(missing, "not attempted")),
+            "gone": dg.MetadataValue.json(_listed(departed, "")),
         },
     )
+
+
+def _listed(boards: pl.DataFrame, no_error: str) -> list[dict]:
+    return [
+        {
+            "board_code": r["board_code"],
+            "board_name": r["board_name"],
+            "kind": r["board_kind"],
+            "last_error": r["last_error"] or no_error,
+        }
+        for r in boards.head(200).iter_rows(named=True)
+    ]
 
 
 def uniqueness(members: pl.DataFrame) -> dg.AssetCheckResult:
@@ -87,11 +101,17 @@ def invalid_rows(members: pl.DataFrame) -> pl.DataFrame:
 
 
 def validity(members: pl.DataFrame) -> dg.AssetCheckResult:
-    bad = invalid_rows(members)
+    unexpected = invalid_rows(members)
+    codes = unexpected.select("stock_code", "market").unique().sort("stock_code")
     return dg.AssetCheckResult(
         check_name=VALID,
-        passed=bad.is_empty(),
-        metadata={"invalid_rows": bad.height, "examples": dg.MetadataValue.json(bad.head(20).to_dicts())},
+        passed=unexpected.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "unexpected_rows": unexpected.height,
+            "unexpected_codes": dg.MetadataValue.json(codes.head(50).to_dicts()),
+            "examples": dg.MetadataValue.json(unexpected.head(20).to_dicts()),
+        },
     )
 
 

@@ -225,6 +225,22 @@ class SyncConfig:
         minimum=0,
         advanced=True,
     )
+    vendor_unusable_limit: int = setting(
+        3,
+        "Vendor answers in a row whose every IP expires before it can be used (skipped, counted as waste) before "
+        "the run stops: one is a short-lived IP or a rounded expiry; several, a clock or format problem.",
+        section="stop rules",
+        minimum=1,
+        advanced=True,
+    )
+    gone_confirmations: int = setting(
+        2,
+        "A board whose page 1 answers data:null this many times, through IPs that serve other boards, was "
+        "deleted after the list: reported gone, not failed, and the IP is not blamed.",
+        section="stop rules",
+        minimum=1,
+        advanced=True,
+    )
     end_confirmations: int = setting(
         2,
         "An empty page past page 1 ends a board early only when seen this many times.",

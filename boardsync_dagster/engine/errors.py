@@ -34,7 +34,8 @@ class Rule:
     )
 
 
-# THE table. A page-1 data:null on a board listed today is usually transient; after max_retry it is "board gone".
+# THE table. A page-1 data:null is what Eastmoney answers for a board that does not exist: a board deleted after the
+# list, not the IP's fault (the fetcher confirms it through IPs that serve other boards, then reports it gone).
 # An empty page past page 1 is the normal end of an over-reported total (see fetcher); on page 1 it is a bad answer.
 ACTIONS: dict[ErrorClass, Rule] = {
     ErrorClass.TIMEOUT: Rule(change_ip=True, retry=True),
@@ -43,7 +44,7 @@ ACTIONS: dict[ErrorClass, Rule] = {
     ErrorClass.HTTP_5XX: Rule(change_ip=False, retry=True),
     ErrorClass.HTTP_STATUS: Rule(change_ip=True, retry=True),
     ErrorClass.INVALID_JSON: Rule(change_ip=True, retry=True),
-    ErrorClass.DATA_NULL: Rule(change_ip=True, retry=True),
+    ErrorClass.DATA_NULL: Rule(change_ip=False, retry=True),
     ErrorClass.EMPTY_PAGE: Rule(change_ip=True, retry=True),
     # A malformed answer is the server's doing, not the IP's: keep the IP, retry, and give up at max_retry.
     ErrorClass.SCHEMA: Rule(change_ip=False, retry=True),

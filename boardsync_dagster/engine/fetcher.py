@@ -8,7 +8,7 @@ import queue
 import random
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from boardsync_dagster.engine.clock import Clock
 from boardsync_dagster.engine.config import SyncConfig
@@ -22,7 +22,7 @@ from boardsync_dagster.engine.errors import (
     VendorAuthError,
 )
 from boardsync_dagster.engine.pages import PageBook
-from boardsync_dagster.engine.parse import Page
+from boardsync_dagster.engine.parse import Page, expected_code
 from boardsync_dagster.engine.proxy import ProxyManager
 from boardsync_dagster.engine.report import stop_message
 from boardsync_dagster.engine.types import Board, BoardFailure, BoardKind, BoardResult, KindReport, SyncReport
@@ -85,6 +85,7 @@ class _Done:
     task: Task
     retry: int
     outcome: Page | FetchError
+    via: str = ""  # the lease's label: which IP answered
 
 
 @dataclass
@@ -96,6 +97,11 @@ class _Fatal:
 class _State:
     book: PageBook
     last_error: FetchError | None = None
+    # What the board's pages got wrong (an empty page inside it, a short ending), while re-fetching: if the
+    # retries run out, this is the board's reason, not the last unrelated IP error.
+    problem: FetchError | None = None
+    # The IPs through which page 1 answered data:null, once each answer (the board may be gone).
+    null_via: list[str] = field(default_factory=list)
     attempts: int = 0
     finished: bool = False
 
@@ -136,13 +142,15 @@ class _Run:
         for t in targets:
             self.report.kinds[t.kind.value].boards_total += 1
         self.done = 0
+        # IPs that delivered a page: a data:null through one of them is about the board, not the IP.
+        self.working_via: set[str] = set()
         self.fatal: FatalSyncError | None = None
         self.thread_prefix = f"boardsync-worker-{id(self):x}"
 
     def run(self) -> SyncReport:
         started = self.clock.monotonic()
         stats = self.proxies.stats
-        before = (stats.ips_used, stats.vendor_calls, stats.refusals)
+        before = (stats.ips_used, stats.vendor_calls, stats.refusals, stats.ips_unusable)
         for target in self.targets:
             self.queue.put_back(0, Task(target, 1, 0))
         workers = [
@@ -187,6 +195,7 @@ class _Run:
         self.report.ips_used = stats.ips_used - before[0]
         self.report.vendor_calls = stats.vendor_calls - before[1]
         self.report.vendor_refusals = stats.refusals - before[2]
+        self.report.ips_unusable = stats.ips_unusable - before[3]
         self.report.unfinished = [t.as_board() for t in self.targets if not self.states[t.key].finished]
         if self.fatal is not None:
             self.report.fatal = self.fatal
@@ -196,6 +205,7 @@ class _Run:
                 len(self.report.failures),
                 len(self.targets),
                 self.proxies.redact,
+                gone=len(self.report.gone),
             )
             log.warning(self.report.stopped_reason)
         return self.report
@@ -242,7 +252,7 @@ class _Run:
                     self.proxies.report_success(lease)  # it reached the server: the IP works
             else:
                 self.proxies.report_success(lease)
-            self.results.put(_Done(task, retry, outcome))
+            self.results.put(_Done(task, retry, outcome, lease.label))
 
     # --- the manager ----------------------------------------------------------------------------------------------
 
@@ -258,8 +268,13 @@ class _Run:
             return
         state.attempts += 1
         if isinstance(msg.outcome, FetchError):
+            if msg.outcome.error_class is ErrorClass.DATA_NULL and target.board is not None:
+                state.null_via.append(msg.via)
+                if self._gone(state, target):
+                    return
             self._failed(state, task, msg.retry, msg.outcome)
             return
+        self.working_via.add(msg.via)
         page = msg.outcome
         verdict = state.book.record(task.page, None if page.total < 0 else page.total, page.rows)
         if verdict.restart is not None:
@@ -268,12 +283,25 @@ class _Run:
             )
         elif verdict.rows is not None:
             self._complete(state, target, verdict.rows, verdict.note)
+        elif verdict.fetch and not verdict.refetch:
+            self.queue.put_front([(0, Task(target, p, task.generation)) for p in verdict.fetch])
         elif verdict.fetch:
-            retry = msg.retry + 1 if verdict.refetch else 0
+            # Pages answered before are asked again: that is a retry, bounded like any other.
+            retry = msg.retry + 1
+            state.problem = FetchError(ErrorClass.EMPTY_PAGE, verdict.reason or "pages asked again")
+            if retry > self.cfg.max_retry:
+                error = FetchError(ErrorClass.EMPTY_PAGE, f"{state.problem.message} ({retry} times)")
+                self._count(error)
+                state.problem = None  # it is the error itself now, not context for another one
+                self._give_up(state, target, error)
+                return
             self.queue.put_front([(retry, Task(target, p, task.generation)) for p in verdict.fetch])
 
-    def _failed(self, state: _State, task: Task, retry: int, error: FetchError) -> None:
+    def _count(self, error: FetchError) -> None:
         self.report.errors[error.error_class.value] = self.report.errors.get(error.error_class.value, 0) + 1
+
+    def _failed(self, state: _State, task: Task, retry: int, error: FetchError) -> None:
+        self._count(error)
         error = FetchError(error.error_class, self.proxies.redact(error.message))
         state.last_error = error
         log.debug("%s page %d: %s (retry %d)", task.target.key, task.page, error, retry)
@@ -282,16 +310,39 @@ class _Run:
             return
         if error.error_class is ErrorClass.INCONSISTENT:
             state.book.restart()
+            state.problem = None
             self.queue.put_back(state.book.restarts, Task(task.target, 1, state.book.generation))
             return
         self.queue.put_back(retry + 1, task)
+
+    def _gone(self, state: _State, target: Target) -> bool:
+        """Report the board gone once page 1 said data:null gone_confirmations times through IPs that work."""
+        confirmed = [via for via in state.null_via if via in self.working_via]
+        if len(confirmed) < self.cfg.gone_confirmations:
+            return False
+        state.finished = True
+        self.done += 1
+        ips = len(set(confirmed))
+        reason = (
+            f"board gone: page 1 answered data:null {len(confirmed)} times, through {ips} IP{'s' * (ips > 1)} "
+            "that served other boards (deleted after the list?)"
+        )
+        self.report.gone.append(BoardFailure(target.as_board(), "gone", reason, state.attempts))
+        log.warning("%s: %s", target.key, reason)
+        return True
 
     def _give_up(self, state: _State, target: Target, error: FetchError) -> None:
         state.finished = True
         self.done += 1
         reason = error.message
         if error.error_class is ErrorClass.DATA_NULL:
-            reason = f"board gone: data:null on {state.attempts} attempts ({error.message})"
+            reason = (
+                f"board may be gone: page 1 answered data:null {len(state.null_via)} of {state.attempts} times, "
+                f"not yet {self.cfg.gone_confirmations} times through IPs that served other boards"
+            )
+        elif state.problem is not None:
+            reason = f"{state.problem.message}; the last retry failed with {error}"
+            error = state.problem
         failure = BoardFailure(target.as_board(), error.error_class.value, reason, state.attempts)
         self.report.failures.append(failure)
         log.warning("%s failed permanently: %s", target.key, reason)
@@ -302,9 +353,15 @@ class _Run:
         kind = self.report.kinds[target.kind.value]
         kind.boards_ok += 1
         kind.members += len(rows)
-        if note:
-            self.report.notes.append(f"{target.key}: {note}")
-            log.info("%s: %s", target.key, note)
+        remarks = [note] if note else []
+        unexpected = sorted(
+            f"{m.stock_code} ({m.market})" for m in rows if target.board and not expected_code(m)
+        )
+        if unexpected:
+            remarks.append(f"unexpected stock codes kept: {', '.join(unexpected[:20])}")
+        for remark in remarks:
+            self.report.notes.append(f"{target.key}: {remark}")
+            log.info("%s: %s", target.key, remark)
         self.on_complete(target, state.book, rows, note)
 
     def _progress(self, started: float) -> Progress:

@@ -14,8 +14,9 @@ STOCK_CODE = re.compile(r"[0-9]{6}")
 BOARD_CODE = re.compile(r"BK[0-9]{4}")
 # Beijing Stock Exchange codes, which Eastmoney files under market 0 with Shenzhen.
 BEIJING_PREFIXES = ("43", "83", "87", "88", "92")
-# What a code must look like in its market (the same rule as the codes_and_markets_valid check): six digits alone
-# let 999999 or 123456 through, to be written first and caught after.
+# The prefixes we know in each market (the rule of the codes_and_markets_valid WARN check). A code outside them
+# (a B share 200xxx/900xxx, a prefix new to us) is still a stock of the market f13 names: kept, and flagged, since
+# failing the whole board for one row loses hundreds of good ones.
 MARKET_CODE = {
     "SH": re.compile(r"6[0-9]{5}"),
     "SZ": re.compile(r"(00|30)[0-9]{4}"),
@@ -113,12 +114,15 @@ def _member_row(row: dict) -> Member | str:
     market = market_of(code, f13) if _is_int(f13) else None
     if market is None:
         return f"f13 {str(f13)[:20]!r} is not a market (0 or 1) for {code}"
-    if not MARKET_CODE[market].fullmatch(code):
-        return f"f12 {code!r} is not a stock code of market {market}"
     name = _text(row, "f14")
     if name is None:
         return f"f14 (name) missing for {code}"
     return Member(stock_code=code, stock_name=name, market=market)
+
+
+def expected_code(member: Member) -> bool:
+    """Whether the code has a prefix we know for its market; the others are kept but flagged."""
+    return bool(MARKET_CODE[member.market].fullmatch(member.stock_code))
 
 
 def _board_row(row: dict, kind: BoardKind) -> Board | str:

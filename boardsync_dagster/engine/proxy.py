@@ -7,6 +7,7 @@ shared lease is what keeps a run under 50 of them. Vendor calls are single-fligh
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import random
 import threading
 from collections.abc import Callable
@@ -31,10 +32,12 @@ from boardsync_dagster.engine.errors import (
 )
 from boardsync_dagster.engine.ledger import MemoryLedger, QuotaLedger
 from boardsync_dagster.engine.masking import Redactor, mask_url, redact_library_logs
+from boardsync_dagster.engine.vendor_clock import VendorClock
 from boardsync_dagster.engine.vendor_formats import FORMATS, Endpoint, Refusal, parse_answer
 
-# (url, timeout) -> (HTTP status, body text); raises requests.RequestException when the vendor is unreachable.
-VendorGet = Callable[[str, float], tuple[int, str]]
+# (url, timeout) -> (HTTP status, body text[, Date header]); raises requests.RequestException when the vendor is
+# unreachable. The Date header, when given, tells how far the vendor's clock is from ours (vendor_clock.py).
+VendorGet = Callable[[str, float], tuple[int, str] | tuple[int, str, str | None]]
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class ProxyStats:
     vendor_unreachable: int = 0
     ips_failed: int = 0  # leases invalidated by mark_failed / report_failure
     ips_dead_on_arrival: int = 0  # invalidated before serving a single request
+    ips_unusable: int = 0  # issued already expired (or within expiry_margin of it): never used, waste
 
 
 # The longest vendor message quoted in an error.
@@ -127,6 +131,7 @@ class ProxyManager:
         self._extracting = False
         self._fatal: FatalSyncError | None = None
         self._last_call_end: float | None = None
+        self._vendor_clock = VendorClock()
         self._next_id = 1
         self._failed_addresses: set[tuple[str, int]] = set()
         # Whether each of the last ban_stop_after invalidated-or-retired IPs ever served a request.
@@ -261,13 +266,16 @@ class ProxyManager:
 
     def _extract(self, stop_event: threading.Event | None) -> list[Lease]:
         """Call the vendor (spaced, bounded retries) until it issues IPs or the run must stop."""
-        unreachable = too_fast = 0
+        unreachable = too_fast = unknown = unusable = 0
         while True:
             self._wait_for_slot(stop_event)
             day = self._reserve()
             self.stats.vendor_calls += 1
+            sent = self.clock.now()
             try:
-                status, text = self._vendor_get(self.settings.proxy_api or "", self.config.timeout)
+                reply = self._vendor_get(self.settings.proxy_api or "", self.config.timeout)
+                status, text = reply[0], reply[1]
+                self._vendor_clock.observe(sent, self.clock.now(), reply[2] if len(reply) > 2 else None)
             except requests.RequestException as exc:
                 status, text = 0, type(exc).__name__
             finally:
@@ -282,23 +290,32 @@ class ProxyManager:
                         f"(last: {self.redact(text)[:80] if status == 0 else f'HTTP {status}'})"
                     )
                 continue
-            answer = parse_answer(text, self.settings.vendor_format, self.clock.now())
+            # Expiries are read in the vendor's clock (relative ones from its "now"), then moved to ours.
+            offset = self._vendor_clock.offset()
+            vendor_now = self.clock.now() - dt.timedelta(seconds=offset)
+            answer = parse_answer(text, self.settings.vendor_format, vendor_now)
             if answer.endpoints:
                 self._release(day, 1 - len(answer.endpoints))
                 self.stats.ips_used += len(answer.endpoints)
                 fresh = [ep for ep in answer.endpoints if (ep.host, ep.port) not in self._failed_addresses]
-                leases = self._leases(fresh)
+                leases = self._leases(fresh, offset)
+                self.stats.ips_unusable += len(fresh) - len(leases)
                 if leases:
                     return leases
-                if fresh:
-                    raise VendorAnswerError(
-                        "the vendor issued IPs that expire before they can be used (clock or timezone wrong?)"
-                    )
-                continue  # the vendor handed back an IP we marked failed: it is never used again
+                if not fresh:
+                    continue  # the vendor handed back an IP we marked failed: it is never used again
+                unusable += 1
+                if unusable >= self.config.vendor_unusable_limit:
+                    raise VendorAnswerError(self._expired_on_arrival(unusable, fresh[-1], vendor_now, offset))
+                continue
             self.stats.refusals += 1
             # Mask first, then shorten: a secret cut in two would no longer be recognised.
             message = self.redact(answer.message)[:MESSAGE_CHARS]
-            if answer.refusal is Refusal.TOO_FAST:
+            refusal = answer.refusal
+            if refusal in (Refusal.UNKNOWN, Refusal.UNUSABLE):
+                # Words we cannot read: HTTP's own word decides, if it has one.
+                refusal = {429: Refusal.TOO_FAST, 401: Refusal.AUTH, 403: Refusal.AUTH}.get(status, refusal)
+            if refusal is Refusal.TOO_FAST:
                 self._release(day, 1)
                 too_fast += 1
                 self.stats.too_fast += 1
@@ -307,7 +324,20 @@ class ProxyManager:
                         f"the vendor keeps answering 'too fast' ({message}); raise min_interval"
                     )
                 continue
-            if answer.refusal is Refusal.QUOTA:
+            if refusal is Refusal.UNKNOWN:
+                # A "no" we cannot read is not a quota answer: release, back off, ask again a bounded number
+                # of times. Marking the day spent on a guess would block every later run that day.
+                self._release(day, 1)
+                unknown += 1
+                if unknown >= self.config.vendor_attempts:
+                    raise VendorUnavailable(
+                        f"the vendor refused {unknown} times in a row in words we cannot classify ({message}); "
+                        "nothing was recorded as quota spent"
+                    )
+                if self.clock.sleep(self.config.min_interval * 2 ** (unknown - 1), stop_event):
+                    raise Stopped("stop requested")
+                continue
+            if refusal is Refusal.QUOTA:
                 self._release(day, 1)
                 with self._lock:
                     # The vendor knows better than our ledger (another consumer?): record the day as spent.
@@ -315,7 +345,7 @@ class ProxyManager:
                 raise QuotaExhausted(
                     f"the vendor says the daily quota is spent: {message}; {self._renewal()}"
                 )
-            if answer.refusal is Refusal.AUTH or status in (401, 403):
+            if refusal is Refusal.AUTH:
                 self._release(day, 1)
                 raise VendorAuthError(f"the vendor refused the account (key, whitelist or login): {message}")
             # Garbage: the vendor may have counted an IP, so the reservation stays.
@@ -370,7 +400,16 @@ class ProxyManager:
             f"it renews at {midnight:%Y-%m-%d %H:%M} Asia/Shanghai (in {minutes // 60} h {minutes % 60} min)"
         )
 
-    def _leases(self, endpoints: list[Endpoint]) -> list[Lease]:
+    def _expired_on_arrival(self, batches: int, ep: Endpoint, vendor_now: dt.datetime, offset: float) -> str:
+        left = (ep.expires_at - vendor_now).total_seconds() if ep.expires_at else 0.0
+        return (
+            f"the vendor issued {batches} batches in a row of IPs that expire before they can be used "
+            f"(last: {left:.1f} s left, expiry_margin {self.config.expiry_margin:g} s, vendor clock "
+            f"{-offset:+.1f} s from ours by its Date header; clock, timezone or vendor_format wrong?)"
+        )
+
+    def _leases(self, endpoints: list[Endpoint], offset: float = 0.0) -> list[Lease]:
+        """Leases for the endpoints that live past expiry_margin; offset: seconds from the vendor's clock to ours."""
         cfg = self.config
         now_mono, now_wall = self.clock.monotonic(), self.clock.now()
         leases = []
@@ -378,7 +417,8 @@ class ProxyManager:
             for ep in endpoints:
                 end = now_mono + cfg.ip_ttl + self._rng.uniform(-cfg.ttl_jitter, cfg.ttl_jitter)
                 if ep.expires_at is not None:
-                    vendor_end = now_mono + (ep.expires_at - now_wall).total_seconds() - cfg.expiry_margin
+                    left = (ep.expires_at - now_wall).total_seconds() + offset
+                    vendor_end = now_mono + left - cfg.expiry_margin
                     end = vendor_end if cfg.use_vendor_expiry else min(end, vendor_end)
                 if end <= now_mono:
                     continue
@@ -424,8 +464,8 @@ class ProxyManager:
         return mask_url(self.settings.proxy_api or "")
 
 
-def http_get(url: str, timeout: float) -> tuple[int, str]:
+def http_get(url: str, timeout: float) -> tuple[int, str, str | None]:
     with requests.Session() as session:
         session.trust_env = False
         resp = session.get(url, timeout=timeout)
-        return resp.status_code, resp.text
+        return resp.status_code, resp.text, resp.headers.get("Date")

@@ -19,11 +19,12 @@ SEED_FIGURES = {
 
 
 def stop_message(
-    fatal: Exception, ok: int, failed: int, total: int, redact: Callable[[str], str] = str
+    fatal: Exception, ok: int, failed: int, total: int, redact: Callable[[str], str] = str, gone: int = 0
 ) -> str:
     advice = fatal.advice if isinstance(fatal, FatalSyncError) else "see the error and re-run"
     failed_note = f", {failed} failed for good" if failed else ""
-    left = total - ok - failed
+    failed_note += f", {gone} gone (deleted after the list)" if gone else ""
+    left = total - ok - failed - gone
     return redact(f"{fatal}. {ok}/{total} boards done and checkpointed{failed_note}, {left} left: {advice}.")
 
 
@@ -43,6 +44,8 @@ def render_table(report: SyncReport, *, time_scale: float = 1.0, max_ips: int | 
         shown = f"{ours.boards_ok}/{ours.boards_total}" if ours else "-"
         rows.append((f"{name} boards ok", f"{seed[name]['boards_ok']}/{seed[name]['boards_total']}", shown))
     rows.append(("permanent failures", str(seed["permanent_failures"]), str(len(report.failures))))
+    if report.gone:
+        rows.append(("boards gone (deleted after the list)", "-", str(len(report.gone))))
     for name, ours in scopes.items():
         rows.append((f"{name} members", f"{seed[name]['members']:,}", f"{ours.members:,}" if ours else "-"))
     rows += [
@@ -53,6 +56,8 @@ def render_table(report: SyncReport, *, time_scale: float = 1.0, max_ips: int | 
         ("vendor calls / refusals", "-", f"{report.vendor_calls} / {report.vendor_refusals}"),
         ("duration (min)", f"{seed['minutes']}", f"{minutes:.1f}"),
     ]
+    if report.ips_unusable:
+        rows.append(("IPs expired on arrival (waste)", "-", str(report.ips_unusable)))
     if report.skipped:
         rows.append(("skipped (already checkpointed)", "-", str(report.skipped)))
     if report.stopped_reason:
@@ -64,6 +69,8 @@ def render_table(report: SyncReport, *, time_scale: float = 1.0, max_ips: int | 
         lines.append(
             f"- failed {failure.board.code} {failure.board.name}: {failure.error_class}: {failure.last_error}"
         )
+    for gone in report.gone:
+        lines.append(f"- gone {gone.board.code} {gone.board.name}: {gone.last_error}")
     return "\n".join(lines)
 
 

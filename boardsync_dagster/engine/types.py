@@ -67,9 +67,12 @@ class SyncReport:
 
     kinds: dict[str, KindReport] = field(default_factory=dict)
     ips_used: int = 0
+    ips_unusable: int = 0  # of ips_used: issued already expired (or within the expiry margin), never used
     requests: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     failures: list[BoardFailure] = field(default_factory=list)
+    # Boards listed today but deleted before their members were fetched (data:null on page 1, confirmed).
+    gone: list[BoardFailure] = field(default_factory=list)
     skipped: int = 0
     duration_s: float = 0.0
     stopped_reason: str | None = None

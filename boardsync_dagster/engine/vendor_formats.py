@@ -21,7 +21,8 @@ class Refusal(StrEnum):
     TOO_FAST = "too_fast"
     QUOTA = "quota"
     AUTH = "auth"  # bad key, account invalid or expired, whitelist missing
-    UNUSABLE = "unusable"  # unknown format, garbage IP or port, expiry in the past
+    UNKNOWN = "unknown"  # the vendor said no in words we cannot read: retried with back-off, never quota
+    UNUSABLE = "unusable"  # unknown format, garbage IP or port
 
 
 @dataclass(frozen=True)
@@ -39,23 +40,43 @@ class VendorAnswer:
     message: str = ""
 
 
-# Keywords of vendors' free-text errors, checked in this order (a quota message may also say "please wait").
+# Keywords of vendors' free-text errors, for answers without a code we know. Too fast is checked first: "Rate limit
+# exceeded, please slow down" or "Too many requests for this key" are about pace, not quota or the key. Only words
+# that name the daily quota count as quota: a misread quota marks the day spent and blocks every later run.
 KEYWORDS: tuple[tuple[Refusal, tuple[str, ...]], ...] = (
     (
-        Refusal.AUTH,
-        ("白名单", "whitelist", "密钥", "key", "授权", "认证", "账号", "账户", "过期", "auth", "invalid"),
+        Refusal.TOO_FAST,
+        (
+            "秒后再试",
+            "频繁",
+            "频率",
+            "太快",
+            "过快",
+            "too fast",
+            "too many",
+            "slow down",
+            "rate limit",
+            "retry",
+        ),
     ),
-    (Refusal.QUOTA, ("余额", "套餐", "上限", "用完", "配额", "额度", "quota", "limit", "exhaust")),
-    (Refusal.TOO_FAST, ("秒后再试", "频繁", "太快", "过快", "too fast", "too many", "slow down", "retry")),
+    (Refusal.AUTH, ("白名单", "whitelist", "密钥", "key", "授权", "认证", "账号", "账户", "过期", "auth")),
+    (Refusal.QUOTA, ("余额", "用完", "配额", "额度", "上限", "quota")),
 )
-ZHIMA_CODES = {111: Refusal.TOO_FAST, 113: Refusal.AUTH, 114: Refusal.QUOTA, 115: Refusal.QUOTA,
-               116: Refusal.QUOTA, 117: Refusal.AUTH, 118: Refusal.AUTH, 121: Refusal.AUTH}  # fmt: skip
+# The vendor's own codes decide when it gives one we know (the simulator's contract, simulator/formats.py).
+CODES: dict[str, dict[int, Refusal]] = {
+    "zhima": {111: Refusal.TOO_FAST, 113: Refusal.AUTH, 114: Refusal.QUOTA, 115: Refusal.QUOTA,
+              116: Refusal.QUOTA, 117: Refusal.AUTH, 118: Refusal.AUTH, 121: Refusal.QUOTA},
+    "kuaidaili": {-51: Refusal.TOO_FAST, -10: Refusal.AUTH, -5: Refusal.QUOTA, -1: Refusal.AUTH},
+}  # fmt: skip
+HTML = re.compile(r"<\s*(html|head|body|!doctype)", re.IGNORECASE)
 IP_PORT = re.compile(r"^\s*([0-9.]+):([0-9]+)\s*(?:,\s*([0-9]+))?\s*$")
 
 
 def parse_answer(text: str, fmt: str, now: dt.datetime) -> VendorAnswer:
     """now (aware) turns relative lifetimes into expiry times."""
     text = text.strip().lstrip("\ufeff")
+    # Detected from a refusal, zhima and kuaidaili look alike: their codes do not overlap, so both tables apply.
+    codes = {**CODES["zhima"], **CODES["kuaidaili"]} if fmt == "auto" else CODES.get(fmt, {})
     if fmt == "auto":
         fmt = detect(text)
     if fmt == "text":
@@ -63,13 +84,13 @@ def parse_answer(text: str, fmt: str, now: dt.datetime) -> VendorAnswer:
     try:
         doc = json.loads(text)
     except ValueError:
-        return _refusal_from_text(text, fallback=Refusal.UNUSABLE)
+        return _refusal_from_text(text)
     if not isinstance(doc, dict):
         return VendorAnswer(refusal=Refusal.UNUSABLE, message=f"JSON answer is a {type(doc).__name__}")
     if fmt == "kuaidaili":
-        return _kuaidaili(doc, now)
+        return _kuaidaili(doc, now, codes)
     if fmt in ("zhima", "xiaoxiang"):
-        return _zhima(doc, now)
+        return _zhima(doc, now, codes)
     return VendorAnswer(refusal=Refusal.UNUSABLE, message=f"unknown vendor_format {fmt!r}")
 
 
@@ -91,7 +112,7 @@ def _text(text: str, now: dt.datetime) -> VendorAnswer:
     if not lines:
         return VendorAnswer(refusal=Refusal.UNUSABLE, message="empty answer")
     if not all(IP_PORT.match(line) for line in lines):
-        return _refusal_from_text(text, fallback=Refusal.UNUSABLE)
+        return _refusal_from_text(text)
     return _endpoints([_from_ip_port(line, now) for line in lines])
 
 
@@ -115,8 +136,6 @@ def _endpoint(host: object, port: object, expires: dt.datetime | None, now: dt.d
         port = int(port)
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
         return f"bad port {str(port)[:20]!r}"
-    if expires is not None and expires <= now:
-        return f"expiry {expires.isoformat()} is not after now {now.isoformat()} (clock or timezone wrong?)"
     return Endpoint(str(ip), port, expires)
 
 
@@ -127,13 +146,12 @@ def _endpoints(items: list[Endpoint | str]) -> VendorAnswer:
     return VendorAnswer(endpoints=[i for i in items if isinstance(i, Endpoint)])
 
 
-def _zhima(doc: dict, now: dt.datetime) -> VendorAnswer:
+def _zhima(doc: dict, now: dt.datetime, codes: dict[int, Refusal]) -> VendorAnswer:
     code = doc.get("code")
     data = doc.get("data")
     ok = code in (0, 200) and doc.get("success", True) is not False and isinstance(data, list)
     if not ok:
-        # Vendors reuse codes with other meanings; the message is the better witness, the code the fallback.
-        return _refusal(doc, ZHIMA_CODES.get(code) if isinstance(code, int) else None)
+        return _refusal(doc, codes)
     items: list[Endpoint | str] = []
     for entry in data:
         if not isinstance(entry, dict):
@@ -147,10 +165,10 @@ def _zhima(doc: dict, now: dt.datetime) -> VendorAnswer:
     return _endpoints(items)
 
 
-def _kuaidaili(doc: dict, now: dt.datetime) -> VendorAnswer:
+def _kuaidaili(doc: dict, now: dt.datetime, codes: dict[int, Refusal]) -> VendorAnswer:
     data = doc.get("data")
     if doc.get("code") != 0 or not isinstance(data, dict) or not isinstance(data.get("proxy_list"), list):
-        return _refusal(doc, None)
+        return _refusal(doc, codes)
     items = [
         _from_ip_port(p, now) if isinstance(p, str) else f"entry is {type(p).__name__}"
         for p in data["proxy_list"]
@@ -169,18 +187,39 @@ def _beijing_time(value: object) -> dt.datetime | None | str:
         return f"expire_time {value[:30]!r} is not YYYY-MM-DD HH:MM:SS"
 
 
-def _refusal(doc: dict, by_code: Refusal | None) -> VendorAnswer:
+def _refusal(doc: dict, codes: dict[int, Refusal]) -> VendorAnswer:
+    """A JSON answer that issued nothing: the vendor's code decides when we know it; else its words; else UNKNOWN
+    when it gave a code or a message (it said no), UNUSABLE when it gave neither (not an answer we know)."""
+    code = doc.get("code")
     message = str(doc.get("msg") or doc.get("message") or doc.get("info") or "")
-    found = _refusal_from_text(message, fallback=by_code or Refusal.UNUSABLE)
-    if not message:
-        found.message = f"code {str(doc.get('code'))[:20]} without a message"
-    return found
+    shown = message or f"code {str(code)[:20]} without a message"
+    if isinstance(code, int) and code in codes:
+        return VendorAnswer(refusal=codes[code], message=shown)
+    found = _by_keywords(message)
+    if found is not None:
+        return VendorAnswer(refusal=found, message=message)
+    said_no = code is not None or message
+    return VendorAnswer(
+        refusal=Refusal.UNKNOWN if said_no else Refusal.UNUSABLE, message=f"unrecognised answer: {shown}"
+    )
 
 
-def _refusal_from_text(text: str, fallback: Refusal) -> VendorAnswer:
+def _refusal_from_text(text: str) -> VendorAnswer:
+    """Plain text that is no list of proxies: a refusal in words, or (HTML, nothing) not a vendor answer at all."""
+    found = _by_keywords(text)
+    if found is not None:
+        return VendorAnswer(refusal=found, message=text)
+    # Words are a refusal we cannot read; markup, numbers or nothing are no answer at all.
+    garbage = HTML.search(text) is not None or not any(c.isalpha() for c in text)
+    # Uncut: the ProxyManager masks secrets first and shortens after, so no secret is ever cut in two.
+    return VendorAnswer(
+        refusal=Refusal.UNUSABLE if garbage else Refusal.UNKNOWN, message=f"unrecognised answer: {text!r}"
+    )
+
+
+def _by_keywords(text: str) -> Refusal | None:
     lowered = text.lower()
     for refusal, words in KEYWORDS:
         if any(w in lowered for w in words):
-            return VendorAnswer(refusal=refusal, message=text)
-    # Uncut: the ProxyManager masks secrets first and shortens after, so no secret is ever cut in two.
-    return VendorAnswer(refusal=fallback, message=f"unrecognised answer: {text!r}")
+            return refusal
+    return None

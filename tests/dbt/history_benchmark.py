@@ -85,7 +85,8 @@ where not (day % 50 = 0 and board_code = 'BK0200' and hash(stock_code) % 2 = 0);
 
 insert into raw.board_sync_status
 select live.snapshot_date, live.board_code, count(distinct m.stock_code), count(distinct m.stock_code),
-       not (live.day % 50 = 0 and live.board_code = 'BK0200'), null, live.snapshot_date + interval ($sync_number) hour
+       not (live.day % 50 = 0 and live.board_code = 'BK0200'), null, live.snapshot_date + interval ($sync_number) hour,
+       false
 from live_boards as live
 left join members as m on m.snapshot_date = live.snapshot_date and m.board_code = live.board_code
 group by all;

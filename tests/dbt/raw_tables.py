@@ -20,7 +20,7 @@ create table if not exists raw.board_members (
     snapshot_date date, board_code varchar, stock_code varchar, stock_name varchar, market varchar);
 create table if not exists raw.board_sync_status (
     snapshot_date date, board_code varchar, reported_total integer, members integer, complete boolean,
-    last_error varchar, synced_at timestamp);
+    last_error varchar, synced_at timestamp, gone boolean);
 """
 
 
@@ -57,7 +57,9 @@ def write_day(
         # Padded names, as the API sometimes returns them: staging trims them.
         member_rows += [(day, board.code, code, f" name {code} ", market_of(code)) for code in stored]
         error = None if complete else "proxy timeout"
-        status_rows.append((day, board.code, len(board.members), len(stored), complete, error, synced_at))
+        status_rows.append(
+            (day, board.code, len(board.members), len(stored), complete, error, synced_at, False)
+        )
     with duckdb.connect(str(db)) as con:
         con.execute(RAW_DDL)
         for table, rows in (

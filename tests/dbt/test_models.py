@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.dbt.raw_tables import Board, query, run_dbt, write_day
-from tests.dbt.scenario import D1, D2, D3, D3_STORED, D4, D5, D6, D6_FIRST_SYNC, DAYS
+from tests.dbt.scenario import BROKERS, D1, D2, D3, D3_STORED, D4, D5, D6, D6_FIRST_SYNC, DAYS
 
 MARTS = (
     "complete_days",
@@ -263,3 +263,25 @@ def test_a_day_whose_members_never_reached_the_table_is_not_complete(tmp_path):
 
     assert query(db, "select snapshot_date from marts.complete_days") == [(D1,)]
     assert query(db, "select count(*) from marts.board_membership_changes where change = 'removed'") == [(0,)]
+
+
+def test_a_board_gone_between_the_list_and_its_members_leaves_the_day_complete(tmp_path):
+    """Issue 11.9: a board deleted after the day's list is accounted for (status gone), not a missing board: the
+    day still counts, and the board's members leave on it."""
+    db = tmp_path / "boardsync.duckdb"
+    write_day(db, D1, DAYS[D1])
+    write_day(db, D2, DAYS[D2], incomplete={"BK0002": ()})
+    query(
+        db,
+        "update raw.board_sync_status set gone = true, members = null, last_error = 'gone: data:null' "
+        f"where snapshot_date = date '{D2}' and board_code = 'BK0002'",
+    )
+    run_dbt(db, "build")
+
+    assert query(db, "select snapshot_date from marts.complete_days order by 1") == [(D1,), (D2,)]
+    removed = query(
+        db,
+        "select stock_code from marts.board_membership_changes "
+        f"where snapshot_date = date '{D2}' and board_code = 'BK0002' and change = 'removed' order by 1",
+    )
+    assert removed == [(code,) for code in sorted(BROKERS)]

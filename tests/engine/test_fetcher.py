@@ -76,3 +76,91 @@ def test_a_worker_halted_after_the_last_board_does_not_turn_the_run_into_a_stop(
     assert [f.board.code for f in report.failures] == ["BK0001"]
     # Every board is done or failed for good: the worker stopped in its vendor wait is no reason to report a stop.
     assert report.fatal is None and report.stopped_reason is None and report.unfinished == []
+
+
+class EmptyMiddlePage:
+    """BK0001 reports 269 members over three pages, but page 2 always comes back empty. Stops the run after
+    `ceiling` requests so that an unbounded re-fetch shows up as a failed assertion, not a hung test."""
+
+    def __init__(self, ceiling: int = 500) -> None:
+        self.stop, self.ceiling = threading.Event(), ceiling
+        self.calls: list[int] = []
+        self._lock = threading.Lock()
+
+    def member_page(self, code: str, page: int, proxies) -> Page:
+        with self._lock:
+            self.calls.append(page)
+            if len(self.calls) >= self.ceiling:
+                self.stop.set()
+        return self.answer(page)
+
+    def answer(self, page: int) -> Page:
+        if page == 2:
+            return Page(total=269, rows=[])
+        return Page(total=269, rows=members(0, 100) if page == 1 else members(200, 69))
+
+
+class EmptyThenDropped(EmptyMiddlePage):
+    """Page 2 comes back empty once, then every retry of it loses the connection."""
+
+    def answer(self, page: int) -> Page:
+        if page == 2 and self.calls.count(2) > 1:
+            return Page(error=FetchError(ErrorClass.CONNECTION, "ProxyError: Remote end closed connection"))
+        return super().answer(page)
+
+
+def one_board(clock, client: EmptyMiddlePage, config: SyncConfig):
+    proxies = ProxyManager(ProxySettings(), config, MemoryLedger(), clock)
+    board = Board("BK0001", "a", BoardKind.CONCEPT)
+    return sync_members(
+        [board], client, proxies, config, checkpoint=lambda r: None, stop_event=client.stop, clock=clock
+    )
+
+
+FAST = SyncConfig(workers=3, start_stagger=0, req_delay_min=0, req_delay_max=0, max_retry=3, seed=1)
+
+
+def test_an_empty_middle_page_is_refetched_at_most_max_retry_times_and_named_as_the_reason(clock):
+    """Issue 11.4: the re-fetch of a page that came back empty was never bounded by max_retry."""
+    client = EmptyMiddlePage()
+    report = one_board(clock, client, FAST)
+    assert report.stopped_reason is None, f"not bounded: {len(client.calls)} requests"
+    # Pages 1 and 3 once; page 2 once and then max_retry more times.
+    assert sorted(client.calls) == [1] + [2] * (1 + FAST.max_retry) + [3]
+    [failure] = report.failures
+    assert failure.error_class == "empty_page"
+    assert (
+        failure.last_error == f"page 2 came back empty while the total says 269 ({1 + FAST.max_retry} times)"
+    )
+
+
+def test_a_board_failing_on_ip_errors_while_refetching_an_empty_page_names_the_empty_page(clock):
+    report = one_board(clock, EmptyThenDropped(), FAST)
+    [failure] = report.failures
+    assert failure.error_class == "empty_page"
+    assert failure.last_error.startswith("page 2 came back empty while the total says 269")
+    assert "ProxyError" in failure.last_error
+
+
+class NullBoard(EmptyMiddlePage):
+    """BK0001 answers data:null on page 1 (deleted); BK0002 answers one page."""
+
+    def member_page(self, code: str, page: int, proxies) -> Page:
+        self.calls.append(page)
+        if code == "BK0001":
+            return Page(error=FetchError(ErrorClass.DATA_NULL, "data is null (rc=0)"))
+        return Page(total=1, rows=members(0, 1))
+
+
+def test_a_null_board_is_gone_once_an_ip_that_serves_others_confirms_it_and_unconfirmed_it_fails(clock):
+    config = SyncConfig(workers=1, start_stagger=0, req_delay_min=0, req_delay_max=0, max_retry=3, seed=4)
+    boards = [Board("BK0001", "gone", BoardKind.CONCEPT), Board("BK0002", "b", BoardKind.CONCEPT)]
+    proxies = ProxyManager(ProxySettings(), config, MemoryLedger(), clock)
+    report = sync_members(boards, NullBoard(), proxies, config, checkpoint=lambda r: None, clock=clock)
+    assert [g.board.code for g in report.gone] == ["BK0001"] and report.failures == []
+    assert report.gone[0].attempts == config.gone_confirmations
+    # Alone, nothing confirms that the IP works: the board fails as "may be gone" after max_retry.
+    alone = sync_members(boards[:1], NullBoard(), proxies, config, checkpoint=lambda r: None, clock=clock)
+    [failure] = alone.failures
+    assert failure.error_class == "data_null" and "may be gone" in failure.last_error and not alone.gone
+    assert failure.attempts == 1 + config.max_retry

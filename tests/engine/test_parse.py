@@ -3,6 +3,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from boardsync_dagster.engine import parse
 from boardsync_dagster.engine.errors import ErrorClass
 from boardsync_dagster.engine.parse import STOCK_CODE, market_of, parse_boards, parse_members
 from boardsync_dagster.engine.types import Board, BoardKind, Member
@@ -58,6 +59,24 @@ def test_each_failure_is_classified():
         page = parse_members(text, 100)
         assert page.error is not None and page.error.error_class is expected, text
         assert page.rows == []
+
+
+def test_unexpected_stock_codes_are_kept_with_the_market_of_f13_and_flagged():
+    """Issue 11.10: one B share (or a new prefix) failed its whole board after max_retry tries."""
+    rows = [
+        {"f12": "200001", "f13": 0, "f14": "深B股"},
+        {"f12": "900901", "f13": 1, "f14": "沪B股"},
+        {"f12": "123456", "f13": 0, "f14": "新前缀"},
+        ROWS[0],
+    ]
+    page = parse_members(body({"total": 4, "diff": rows}), 100)
+    assert page.error is None, page.error
+    assert [(m.stock_code, m.market, parse.expected_code(m)) for m in page.rows] == [
+        ("200001", "SZ", False),
+        ("900901", "SH", False),
+        ("123456", "SZ", False),
+        ("600107", "SH", True),
+    ]
 
 
 def test_empty_diff_is_an_empty_page_not_an_error():

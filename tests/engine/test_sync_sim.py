@@ -238,14 +238,22 @@ def test_secrets_never_appear_in_logs_reports_or_errors(caplog):
                 assert secret not in text
 
 
-def test_a_board_deleted_since_the_list_is_a_permanent_failure_board_gone():
-    from boardsync_dagster.engine.types import Board, BoardKind
-
+def test_a_board_deleted_after_the_list_is_reported_gone_without_blaming_an_ip():
+    """Issue 11.9: a page-1 data:null blamed the IP, and the board failed after max_retry attempts."""
     with Simulator(profile="calm", scale=SCALE, seed=13, boards_scale=0.05) as sim:
-        run = Run(sim, SyncConfig(seed=13, max_retry=3))
-        boards = [b for b, _ in sim.truth().values()] + [Board("BK9999", "已删除", BoardKind.CONCEPT)]
+        run = Run(sim, SyncConfig(seed=13))
+        boards = run.boards()
+        changes = sim.advance_day(
+            members_added=0, members_removed=0, boards_added=0, boards_deleted=1, boards_renamed=0
+        )
+        gone = changes.boards_deleted[0]
         report = run.sync(boards)
-        assert report.stopped_reason is None
-        assert [(f.board.code, f.error_class) for f in report.failures] == [("BK9999", "data_null")]
-        assert "board gone" in report.failures[0].last_error and report.failures[0].attempts == 4
-        run.assert_exact()
+        assert report.stopped_reason is None and report.failures == []
+        assert [(g.board.code, g.error_class) for g in report.gone] == [(gone.code, "gone")]
+        assert "board gone: page 1 answered data:null" in report.gone[0].last_error
+        # Confirmed within a few answers, not max_retry + 1 of them; no IP was dropped for it.
+        nulls = sim.stats()["replies"]["unknown"]
+        assert run.config.gone_confirmations <= nulls < run.config.max_retry
+        assert run.proxies.stats.ips_failed == 0
+        assert f"- gone {gone.code}" in render_table(report)
+        run.assert_exact()  # every board still listed is exact

@@ -24,13 +24,15 @@ def test_schedule_requests_the_shanghai_day_of_its_tick():
     assert board_sync_schedule.execution_timezone == "Asia/Shanghai"
 
 
+def incomplete_run(calm: Platform) -> dg.ExecuteInProcessResult:
+    """board_members for one board of the day's list only: the completeness check fails. (A board deleted after
+    the list no longer fails the day: it is reported gone, issue 11.9.)"""
+    return calm.run(assets=["raw/board_members"], boards=sorted(calm.sim.truth())[:1])
+
+
 def failed_day(calm: Platform) -> None:
-    """Today's run, with one board deleted between the list and the members: the completeness check fails."""
     assert calm.run(assets=["raw/board_list"]).success
-    calm.sim.advance_day(
-        members_added=0, members_removed=0, boards_added=0, boards_deleted=1, boards_renamed=0
-    )
-    assert not calm.run(assets=["raw/board_members"], max_retry=1).success
+    assert not incomplete_run(calm).success
 
 
 def test_sensor_retries_a_failed_day_after_the_cooldown_and_within_bounds(calm: Platform):
@@ -47,7 +49,7 @@ def test_sensor_retries_a_failed_day_after_the_cooldown_and_within_bounds(calm: 
 
     # Two retries launched (and failed again) use up the day's budget.
     for _ in range(2):
-        calm.run(assets=["raw/board_members"], max_retry=1)
+        assert not incomplete_run(calm).success
         run = calm.instance.get_runs(limit=1)[0]
         calm.instance.add_run_tags(run.run_id, {RETRY_TAG: TODAY})
     # Judged well after the last failure too, so only the day's retry budget can be the reason to skip.

@@ -49,11 +49,12 @@ def test_days_with_churn_and_an_incomplete_day_build_exact_history(calm: Platfor
     assert calm.run(partition=D2, today=D2).success
     truth[D2] = membership(sim)
 
-    # D3: the list is read, then a board disappears before its members are fetched: the day is incomplete.
+    # D3: the list is read, then only one board's members are fetched: the day is incomplete. (A board deleted
+    # after the list would not do: it is reported gone and the day completes, issue 11.9.)
     sim.advance_day()
     assert calm.run(partition=D3, today=D3, assets=["raw/board_list"]).success
-    sim.advance_day(members_added=0, members_removed=0, boards_added=0, boards_deleted=1, boards_renamed=0)
-    incomplete = calm.run(partition=D3, today=D3, assets=["raw/board_members"], max_retry=1)
+    one = sorted(sim.truth())[:1]
+    incomplete = calm.run(partition=D3, today=D3, assets=["raw/board_members"], boards=one)
     assert not incomplete.success
     assert check_results(incomplete)["all_boards_complete"] is False
 

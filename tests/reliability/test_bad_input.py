@@ -1,9 +1,9 @@
 """Bad input end to end: an Eastmoney that answers HTML, truncated or wrongly shaped JSON, missing or mistyped fields,
 codes that are no stock codes, repeating pages and lying totals; a vendor that answers in unknown formats, with
 garbage IPs or ports, or with expiry times in the past. Each answer is classified, retried or reported, and no
-invalid row reaches the checkpoint. (tests/engine/test_parse.py classifies single pages and fuzzes member pages;
-here the pages go through HTTP, the fetcher and the PageBook, and the fuzz checks the parser against the same
-rule as the blocking validity check, and covers the board-list parser.)"""
+invalid row reaches the checkpoint; a stock code of an unexpected prefix is kept and flagged. (tests/engine/test_parse.py
+classifies single pages and fuzzes member pages; here the pages go through HTTP, the fetcher and the PageBook, and
+the fuzz checks the parser against the same rule as the WARN validity check, and covers the board-list parser.)"""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from boardsync_dagster.assets.member_checks import invalid_rows
+from boardsync_dagster.assets.member_checks import CHECK_SPECS, VALID, invalid_rows, validity
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.eastmoney import EastmoneyClient
 from boardsync_dagster.engine.fetcher import sync_members
-from boardsync_dagster.engine.parse import BOARD_CODE, parse_boards, parse_members
+from boardsync_dagster.engine.parse import BOARD_CODE, STOCK_CODE, expected_code, parse_boards, parse_members
 from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
 from boardsync_dagster.engine.types import Board, BoardKind, BoardResult, Member
 from boardsync_dagster.simulator import Simulator
@@ -61,13 +61,23 @@ BOARDS = {
         "schema",
     ),  # fmt: skip
     "BK0005": (lambda page, n: (200, envelope(1, [{"f12": "600000", "f13": "1", "f14": "x"}])), "schema"),
+    # Six digits of a prefix we do not know (a B share, a new prefix): kept with the market f13 names, flagged.
     "BK0006": (
         lambda page, n: (
             200,
-            envelope(2, [{"f12": "999999", "f13": 1, "f14": "x"}, {"f12": "123456", "f13": 0, "f14": "y"}]),
+            envelope(
+                3,
+                [
+                    {"f12": "900901", "f13": 1, "f14": "x"},
+                    {"f12": "200001", "f13": 0, "f14": "y"},
+                    {"f12": "600000", "f13": 1, "f14": "z"},
+                ],
+            ),
         ),
-        "schema",
+        "ok",
     ),  # fmt: skip
+    # Not a stock code at all: rejected, retried, then the board fails for good.
+    "BK0014": (lambda page, n: (200, envelope(1, [{"f12": "60000", "f13": 1, "f14": "x"}])), "schema"),
     "BK0007": (lambda page, n: (200, envelope("many", stocks(0, 3))), "schema"),
     # Page 2 repeats page 1: never accepted short, the board is fetched again and finally reported.
     "BK0008": (
@@ -121,8 +131,21 @@ def test_every_kind_of_bad_page_is_classified_and_no_invalid_row_is_checkpointed
     assert {"invalid_json", "schema", "inconsistent", "http_5xx"} <= set(report.errors)
     for result in checkpointed.values():
         frame = pl.DataFrame([vars(m) for m in result.members])
-        assert invalid_rows(frame).is_empty()
+        unexpected = {("900901", "SH"), ("200001", "SZ")} if result.board.code == "BK0006" else set()
+        assert set(invalid_rows(frame).select("stock_code", "market").iter_rows()) == unexpected
         assert frame["stock_code"].n_unique() == frame.height
+    assert any("unexpected stock codes kept: 200001 (SZ), 900901 (SH)" in note for note in report.notes)
+    # The check on the day's table says so, as a WARN: it never blocks the day.
+    day = pl.DataFrame(
+        [vars(m) | {"board_code": code} for code, r in checkpointed.items() for m in r.members]
+    )
+    check = validity(day)
+    assert not check.passed and check.severity is dg.AssetCheckSeverity.WARN
+    assert check.metadata["unexpected_codes"].value == [
+        {"stock_code": "200001", "market": "SZ"},
+        {"stock_code": "900901", "market": "SH"},
+    ]
+    assert not [spec for spec in CHECK_SPECS if spec.name == VALID and spec.blocking]
 
 
 # --- fuzz: the parsers over response shapes, against the rule the blocking check applies --------------------
@@ -160,7 +183,9 @@ def page_body(rows, total, np1: bool, jsonp: bool, cut: int | None) -> str:
     jsonp=st.booleans(),
     cut=st.one_of(st.none(), st.integers(0, 300)),
 )
-def test_fuzz_member_rows_that_pass_the_parser_pass_the_validity_check(rows, total, np1, jsonp, cut):
+def test_fuzz_member_rows_that_pass_the_parser_are_stocks_and_the_check_flags_the_unexpected(
+    rows, total, np1, jsonp, cut
+):
     page = parse_members(page_body(rows, total, np1, jsonp, cut), 5)
     if page.error is not None:
         assert page.rows == []
@@ -168,7 +193,11 @@ def test_fuzz_member_rows_that_pass_the_parser_pass_the_validity_check(rows, tot
     assert not jsonp, "a JSONP body is not JSON"
     assert all(isinstance(m, Member) for m in page.rows)
     if page.rows:
-        assert invalid_rows(pl.DataFrame([vars(m) for m in page.rows])).is_empty()
+        # The WARN check flags exactly the rows the parser kept as unexpected; every row has a real market.
+        frame = pl.DataFrame([vars(m) for m in page.rows])
+        flagged = set(invalid_rows(frame)["stock_code"])
+        assert flagged == {m.stock_code for m in page.rows if not expected_code(m)}
+        assert all(m.market in ("SH", "SZ", "BJ") and STOCK_CODE.fullmatch(m.stock_code) for m in page.rows)
 
 
 @settings(max_examples=200, deadline=None)
@@ -190,22 +219,47 @@ def test_fuzz_board_list_pages(rows, total, cut):
 @pytest.mark.parametrize(
     "body, words",
     [
-        ("<html><body>nginx</body></html>", "unrecognised answer"),
-        ('{"status": "ok", "proxies": "later"}', "without a message"),
-        ("1.2.3.4:99999", "bad port"),
-        ("999.1.2.3:8080", "not an IPv4 address"),
-        ("0.0.0.0:8080", "unusable address"),
+        ("<html><body>nginx</body></html>", "unusable vendor answer (HTTP 200): unrecognised answer"),
+        ('{"status": "ok", "proxies": "later"}', "unusable vendor answer (HTTP 200): unrecognised answer"),
+        ("1.2.3.4:99999", "unusable vendor answer (HTTP 200): bad port"),
+        ("999.1.2.3:8080", "unusable vendor answer (HTTP 200): not an IPv4 address"),
+        ("0.0.0.0:8080", "unusable vendor answer (HTTP 200): unusable address"),
         ('{"code":0,"success":true,"data":[{"ip":"127.0.0.9","port":"http","expire_time":""}]}', "bad port"),
-        (
-            '{"code":0,"success":true,"data":[{"ip":"127.0.0.9","port":8080,"expire_time":"2001-01-01 00:00:00"}]}',
-            "clock or timezone",
-        ),  # fmt: skip
-        ('{"code":0,"msg":"","data":{"count":1,"proxy_list":["127.0.0.9:8080,0"]}}', "clock or timezone"),
     ],
 )
 def test_garbage_from_the_vendor_stops_the_run_clearly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, words: str
 ):
+    vendor, ledger = stopped_by_vendor(tmp_path, monkeypatch, body, words)
+    assert vendor == 1, "one garbage answer is enough: no retry storm"
+    # The vendor may have counted the IP it meant to give: the reservation stays (never under-count).
+    assert ledger == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"code":0,"success":true,"data":[{"ip":"127.0.0.9","port":8080,"expire_time":"2001-01-01 00:00:00"}]}',
+        '{"code":0,"msg":"","data":{"count":1,"proxy_list":["127.0.0.9:8080,0"]}}',
+    ],
+)
+def test_ips_expired_on_arrival_are_skipped_and_only_several_batches_in_a_row_stop_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str
+):
+    """Issue 11.6: one such batch used to stop the run; now each is waste, and vendor_unusable_limit in a row stop."""
+    limit = SyncConfig().vendor_unusable_limit
+    vendor, ledger = stopped_by_vendor(
+        tmp_path, monkeypatch, body, f"{limit} batches in a row of IPs that expire"
+    )
+    assert vendor == limit
+    assert ledger == limit  # the vendor issued each of them: counted
+
+
+def stopped_by_vendor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, words: str
+) -> tuple[int, int]:
+    """Run the job against a vendor that always answers body: it stops in board_list, with words in the failure,
+    before any Eastmoney request and with nothing materialised. Returns (vendor calls, IPs in the ledger)."""
     with (
         Simulator(profile="calm", scale=0.05, seed=41, boards_scale=0.05) as sim,
         ScriptedServer(lambda path, query, n: (200, body)) as vendor,
@@ -216,9 +270,7 @@ def test_garbage_from_the_vendor_stops_the_run_clearly(
         result = job.run()
         assert not result.success
         message = step_failure(result, "raw__board_list")
-        assert "unusable vendor answer" in message and words in message
-        assert vendor.total_calls() == 1, "one garbage answer is enough: no retry storm"
+        assert words in message, message
         assert sim.stats()["requests"] == 0
-        # The vendor may have counted the IP it meant to give: the reservation stays (never under-count).
-        assert ledger_used(db) == 1
         assert not [e for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION]
+        return vendor.total_calls(), ledger_used(db)

@@ -24,7 +24,8 @@ board_status as (
     select
         list.snapshot_date,
         list.board_code,
-        coalesce(status.complete, false) as complete,
+        -- A board deleted between the list and its members counts as accounted for: it has no members that day.
+        coalesce(status.complete or status.gone, false) as complete,
         status.members,
         status.synced_at
     from {{ ref('stg_board_list') }} as list

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
@@ -16,11 +15,22 @@ import pytest
 
 from boardsync_dagster.commands import demo
 from boardsync_dagster.definitions import build_definitions, default_resources
+from boardsync_dagster.engine.clock import SHANGHAI
 from boardsync_dagster.io_manager import BoardsyncDuckDBIOManager
 from boardsync_dagster.resources import ProxyResource, StorageResource
 from boardsync_dagster.simulator import Simulator
 
-TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+def today() -> str:
+    """Today in Asia/Shanghai, read when asked: a session that crosses midnight must not sync yesterday."""
+    return dt.datetime.now(SHANGHAI).date().isoformat()
+
+
+def current_day() -> str:
+    """today() for Platform.run, whose `today` argument (the product's replay day) shadows the function."""
+    return today()
+
+
 RAW = ["board_list", "board_members"]
 PROXY_FIELDS = set(ProxyResource.model_fields)
 
@@ -73,7 +83,7 @@ class Platform:
 
     def run(
         self,
-        partition: str = TODAY,
+        partition: str | None = None,
         *,
         today: str | None = None,
         assets: list[str] | None = None,
@@ -86,7 +96,7 @@ class Platform:
             "board_sync_job"
         )
         return job.execute_in_process(
-            partition_key=partition,
+            partition_key=partition or current_day(),
             instance=instance or self.instance,
             asset_selection=[dg.AssetKey.from_user_string(a) for a in assets] if assets else None,
             run_config={"ops": {"board_members": {"config": members_config or {}}}},

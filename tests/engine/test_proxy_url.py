@@ -11,7 +11,6 @@ from boardsync_dagster.engine.errors import ConfigError
 from boardsync_dagster.engine.fetcher import fetch_board_list
 from boardsync_dagster.engine.masking import mask_url
 from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
-from boardsync_dagster.engine.proxy_url import parse_proxy_url
 from boardsync_dagster.simulator import Simulator
 
 USER = "alice-7q"

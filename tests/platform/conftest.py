@@ -9,9 +9,9 @@ import dagster as dg
 import pytest
 
 from boardsync_dagster.simulator import Simulator
-from tests.jobrun import TODAY, Platform, job_knobs
+from tests.jobrun import Platform, job_knobs, today
 
-__all__ = ["TODAY", "Platform"]
+__all__ = ["Platform", "today"]
 
 SCALE = 0.02
 # Not scaled: the calm profile sends no slow replies, and 0.2 s real is less than a loaded 2-core machine

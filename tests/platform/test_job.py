@@ -7,7 +7,7 @@ import datetime as dt
 import pydantic
 import pytest
 
-from tests.platform.conftest import TODAY, Platform, check_results, truth_rows
+from tests.platform.conftest import Platform, check_results, today, truth_rows
 
 RAW = ["board_list", "board_members"]
 
@@ -23,7 +23,7 @@ def test_complete_day_matches_the_simulator_row_by_row(calm: Platform):
     assert stored == truth_rows(calm.sim)
     listed = calm.query("select board_code, board_name, board_kind from raw.board_list")
     assert sorted(listed) == sorted((b.code, b.name, b.kind.value) for b, _ in calm.sim.truth().values())
-    assert calm.query("select distinct snapshot_date::varchar from raw.board_members") == [(TODAY,)]
+    assert calm.query("select distinct snapshot_date::varchar from raw.board_members") == [(today(),)]
     members = result.asset_materializations_for_node("board_members")[0].metadata
     assert members["boards_ok"].value == len(calm.sim.truth())
     assert "| total boards ok" in members["result"].value
@@ -90,13 +90,14 @@ def test_a_board_deleted_after_listing_fails_the_day_and_stops_the_models(calm: 
 
 
 def test_a_past_date_is_refused_with_the_reason(calm: Platform):
-    yesterday = (dt.date.fromisoformat(TODAY) - dt.timedelta(days=1)).isoformat()
+    now = today()
+    yesterday = (dt.date.fromisoformat(now) - dt.timedelta(days=1)).isoformat()
     result = calm.run(partition=yesterday, assets=RAW)
 
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.step_failure_data.error.message
-    assert "Eastmoney keeps no history" in message and TODAY in message
+    assert "Eastmoney keeps no history" in message and now in message
     assert calm.sim.stats()["requests"] == 0
 
 

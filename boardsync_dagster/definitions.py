@@ -42,13 +42,7 @@ def default_resources(
         "eastmoney": EastmoneyResource(
             base_url=env_or("BOARDSYNC_EASTMONEY_URL", DEFAULT_EASTMONEY_URL), **(eastmoney or {})
         ),
-        "proxy": ProxyResource(
-            proxy_api=env_or("BOARDSYNC_PROXY_API", None),
-            proxy_url=env_or("BOARDSYNC_PROXY_URL", None),
-            user=env_or("BOARDSYNC_PROXY_USER", None),
-            password=env_or("BOARDSYNC_PROXY_PASSWORD", None),
-            **(proxy or {}),
-        ),
+        "proxy": ProxyResource(**(proxy or {})),  # its secrets: environment only (resources.SECRET_ENV)
         "dbt": dbt_resource(),
     }
 

@@ -1,7 +1,8 @@
 """Thin Dagster resources around the engine. Config uses the seed script's flag names.
 
-Secrets (the vendor URL with its key, proxy user and password) arrive as dagster.EnvVar, so Dagster stores
-the variable's name, never its value, in run config and the event log.
+Secrets (the vendor URL with its key, the fixed proxy URL, proxy user and password) are no config fields at all:
+ProxyResource.settings() reads them from the environment at run time. Dagster validates a run config before it
+creates the run, so a launchpad config that types one in is refused before anything is stored.
 """
 
 from __future__ import annotations
@@ -123,17 +124,24 @@ class EastmoneyResource(dg.ConfigurableResource):
         )
 
 
+# Where the proxy account's secrets come from: only these environment variables, never run config.
+SECRET_ENV = {
+    "proxy_api": "BOARDSYNC_PROXY_API",
+    "proxy_url": "BOARDSYNC_PROXY_URL",
+    "user": "BOARDSYNC_PROXY_USER",
+    "password": "BOARDSYNC_PROXY_PASSWORD",
+}
+
+
 class ProxyResource(dg.ConfigurableResource):
     """The proxy account: a vendor extraction URL, a fixed proxy or tunnel, or none (direct).
 
+    The account's secrets are read from the environment only (BOARDSYNC_PROXY_API, BOARDSYNC_PROXY_URL,
+    BOARDSYNC_PROXY_USER, BOARDSYNC_PROXY_PASSWORD): a run config that sets them is refused as unknown fields.
     Holds the one ProxyManager of this process (leaky bucket, leases, mark_failed), so the board list and the
     members step share leases instead of each buying IPs.
     """
 
-    proxy_api: str | None = Field(default=None, description="Vendor extraction URL with its key (secret).")
-    proxy_url: str | None = Field(default=None, description="Fixed proxy or tunnel http://host:port.")
-    user: str | None = Field(default=None, description="Proxy user (secret).")
-    password: str | None = Field(default=None, description="Proxy password (secret).")
     vendor_format: str = Field(default="auto", description="auto, text, zhima or kuaidaili.")
     max_ips: int = Field(
         default=200, ge=1, description="IPs the account may take per vendor day (Asia/Shanghai)."
@@ -150,16 +158,19 @@ class ProxyResource(dg.ConfigurableResource):
 
     def settings(self) -> ProxySettings:
         return ProxySettings(
-            proxy_api=from_env(self.proxy_api, "BOARDSYNC_PROXY_API"),
-            proxy_url=from_env(self.proxy_url, "BOARDSYNC_PROXY_URL"),
-            user=from_env(self.user, "BOARDSYNC_PROXY_USER"),
-            password=from_env(self.password, "BOARDSYNC_PROXY_PASSWORD"),
+            **{name: os.environ.get(env) or None for name, env in SECRET_ENV.items()},
             vendor_format=self.vendor_format,
         )
 
     def manager(self, config: SyncConfig, storage: StorageResource) -> ProxyManager:
         if self._manager is None:
-            self._manager = ProxyManager(self.settings(), config, storage.ledger(), clock=SystemClock())
+            try:
+                self._manager = ProxyManager(self.settings(), config, storage.ledger(), clock=SystemClock())
+            except ConfigError as exc:  # names the field and the expected shape, never the value
+                raise dg.Failure(
+                    description=f"Bad proxy configuration: {exc}. Fix the BOARDSYNC_PROXY_* environment "
+                    "variables and launch again."
+                ) from None
         return self._manager
 
 

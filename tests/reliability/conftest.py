@@ -97,14 +97,29 @@ class Finished:
 class SyncProcess:
     """`boardsync sync --json` in its own process; output goes to files so the test can read it while it runs."""
 
-    def __init__(self, workdir: Path, args: list[str], env: dict[str, str] | None = None, name: str = "sync"):
+    def __init__(
+        self,
+        workdir: Path,
+        args: list[str],
+        env: dict[str, str] | None = None,
+        name: str = "sync",
+        dbt: bool = False,
+    ):
         self.out_path = workdir / f"{name}.stdout"
         self.err_path = workdir / f"{name}.stderr"
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("BOARDSYNC_", "DAGSTER_HOME"))}
         self.started = time.monotonic()
         with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "boardsync_dagster.cli", "sync", "--json", "--no-dbt", *args],
+                [
+                    sys.executable,
+                    "-m",
+                    "boardsync_dagster.cli",
+                    "sync",
+                    "--json",
+                    *([] if dbt else ["--no-dbt"]),
+                    *args,
+                ],
                 stdout=out,
                 stderr=err,
                 cwd=workdir,

@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import io
 import json
+import logging
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -110,10 +111,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = execute(args, day)
     except Exception as exc:  # a launch-time error (bad config, locked file): say it plainly
-        print(f"boardsync sync: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())
+        print(f"boardsync sync: {message}", file=sys.stderr)
         if args.json:
-            print(json.dumps({"date": day, "status": "error", "error": str(exc)}))
+            print(json.dumps({"date": day, "status": "error", "error": message}))
         return 2
+    for line in summary.error_lines():
+        print(line, file=sys.stderr)
     print(summary.table())
     if args.json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False))
@@ -122,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
 
 def check_launch(day: str, resources: dict[str, object]) -> None:
     """Refuse a bad date or an inconsistent configuration before the run starts, naming the field."""
-    from boardsync_dagster.resources import snapshot_day, sync_config
+    from boardsync_dagster.engine.errors import ConfigError
+    from boardsync_dagster.resources import SECRET_ENV, snapshot_day, sync_config
 
     try:
         dt.date.fromisoformat(day)
@@ -136,6 +141,10 @@ def check_launch(day: str, resources: dict[str, object]) -> None:
         sync_config(resources["eastmoney"], resources["proxy"])
     except Exception as exc:  # dg.Failure naming the SyncConfig field
         raise ValueError(getattr(exc, "description", None) or str(exc)) from None
+    try:
+        resources["proxy"].settings().validate()
+    except ConfigError as exc:  # names the field and the expected shape, never the value
+        raise ValueError(f"{exc}. Fix {' / '.join(SECRET_ENV.values())} (the proxy variables)") from None
 
 
 def execute(args: argparse.Namespace, day: str) -> RunSummary:
@@ -148,7 +157,6 @@ def execute(args: argparse.Namespace, day: str) -> RunSummary:
     check_launch(day, resources)
     defs = build_definitions(resources)
     job = defs.resolve_job_def("board_sync_job")
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     members_config = {"force": bool(args.force), "boards": args.boards.split(",") if args.boards else []}
     run_config = {
         "ops": {"board_members": {"config": members_config}},
@@ -158,7 +166,10 @@ def execute(args: argparse.Namespace, day: str) -> RunSummary:
     selection = [dg.AssetKey("board_list"), dg.AssetKey("board_members")] if args.no_dbt else None
     # dagster-dbt re-prints dbt's whole log on stdout; the table and JSON line own stdout unless --verbose.
     dbt_log = sys.stderr if args.verbose else io.StringIO()
-    with ProgressBar(sys.stderr), contextlib.redirect_stdout(dbt_log):
+    with ProgressBar(sys.stderr), contextlib.redirect_stdout(dbt_log), dagster_notices(args.verbose):
+        instance = (
+            dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+        )
         result = job.execute_in_process(
             run_config=run_config,
             instance=instance,
@@ -168,3 +179,21 @@ def execute(args: argparse.Namespace, day: str) -> RunSummary:
             tags={"boardsync/trigger": "cli"},
         )
     return RunSummary.from_result(day, result)
+
+
+@contextlib.contextmanager
+def dagster_notices(verbose: bool):
+    """Dagster's own notices (the telemetry and community banner of a new DAGSTER_HOME, the missing dagster.yaml
+    warning) would land amid the progress and the error lines: kept for --verbose. The progress bar holds the
+    real stderr, so it still shows."""
+    if verbose:
+        yield
+        return
+    logger = logging.getLogger("dagster")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)

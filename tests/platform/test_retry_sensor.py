@@ -8,6 +8,7 @@ import datetime as dt
 import time
 
 import dagster as dg
+import pytest
 from dagster._core.utils import make_new_run_id
 
 from boardsync_dagster.engine.clock import SHANGHAI
@@ -44,25 +45,21 @@ def add_run(
     return run
 
 
-def test_a_run_that_failed_before_the_check_is_retried_after_the_cooldown():
-    """A ban or a bad answer stops the run in board_list or board_members: no completeness result at all."""
+@pytest.mark.parametrize(
+    ("status", "word"), [(dg.DagsterRunStatus.FAILURE, "failure"), (dg.DagsterRunStatus.CANCELED, "canceled")]
+)
+def test_a_run_that_failed_or_was_terminated_before_the_check_is_retried_after_the_cooldown(status, word):
+    """A ban or a bad answer stops the run in board_list or board_members, a user or a deploy terminates it:
+    no completeness result at all."""
     now = time.time()
     with dg.instance_for_test() as instance:
-        add_run(instance, day_of(now + LATER), dg.DagsterRunStatus.FAILURE)
+        add_run(instance, day_of(now + LATER), status)
         soon = decide(instance, POLICY, now + 10)
         later = decide(instance, POLICY, now + LATER)
     assert isinstance(soon, dg.SkipReason) and "cooling down" in soon.skip_message
-    assert "failure" in soon.skip_message
+    assert word in soon.skip_message
     assert isinstance(later, dg.RunRequest), later
     assert later.partition_key == day_of(now + LATER) and later.tags[RETRY_TAG] == day_of(now + LATER)
-
-
-def test_a_terminated_run_is_retried_after_the_cooldown():
-    now = time.time()
-    with dg.instance_for_test() as instance:
-        add_run(instance, day_of(now + LATER), dg.DagsterRunStatus.CANCELED)
-        assert isinstance(decide(instance, POLICY, now + 10), dg.SkipReason)
-        assert isinstance(decide(instance, POLICY, now + LATER), dg.RunRequest)
 
 
 def test_a_killed_run_counts_as_in_progress_until_it_has_been_silent_too_long():

@@ -100,6 +100,8 @@ def unexpected(error: SerializableErrorInfo | None) -> str:
     its bare class name, never a module path, and where to see the rest."""
     while error is not None and error.cause is not None:
         error = error.cause
+    if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
+        return "Interrupted (the run was terminated). The boards checkpointed so far are kept: run again to resume."
     if error is None:
         return "failed for an unknown reason. Run again with --verbose to see Dagster's event log."
     first = next((line for line in error.message.splitlines() if line.strip()), error.cls_name or "error")

@@ -149,8 +149,12 @@ class DayService:
                 store.day_figures(self.day), store.recent_complete_figures(self.day, HISTORY_DAYS)
             )
             if report.stopped_reason:
+                # The retry sensor reads the IPs left from a stopped run's failure (it materialises nothing).
+                left = self.proxies.quota_left()
+                details = {"missing": [b.code for b in report.unfinished], **figures}
                 raise DayFailed(
-                    stopped_description(report), {"missing": [b.code for b in report.unfinished], **figures}
+                    stopped_description(report),
+                    {**details, **({"quota_left": left} if left is not None else {})},
                 )
             return DayOutcome(
                 report=report,

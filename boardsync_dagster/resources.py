@@ -69,7 +69,13 @@ class SyncResourceBase(dg.ConfigurableResource):
     def manager(self, config: SyncConfig) -> ProxyManager:
         """This run's ProxyManager, shared by the board list and the members step (one set of leases)."""
         if self._manager is None:
-            proxy = settings.proxy_from_env(config)
+            try:
+                proxy = settings.proxy_from_env(config)
+            except ConfigError as exc:  # names the field and the expected shape, never the value
+                raise dg.Failure(
+                    description=f"Bad proxy configuration: {exc}. Fix the BOARDSYNC_PROXY_* environment "
+                    "variables and launch again."
+                ) from None
             ledger = FileLedger(self.database_path(), config.lock_wait)
             self._manager = ProxyManager(proxy, config, ledger, clock=SystemClock())
         return self._manager

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from dagster._utils.error import SerializableErrorInfo
+
 from boardsync_dagster.assets.member_checks import COMPLETE
 
 
@@ -27,12 +29,12 @@ class RunSummary:
             if event.is_step_failure:
                 data = event.step_failure_data
                 if data.user_failure_data:  # a dg.Failure: its description is written for the user
-                    summary.errors.append(f"{event.step_key}: {data.user_failure_data.description}")
+                    summary.errors.append(
+                        one_line(f"{step_name(event.step_key)}: {data.user_failure_data.description}")
+                    )
                     summary.absorb(data.user_failure_data.metadata)
                 else:
-                    summary.errors.append(
-                        f"{event.step_key}: {data.error.message.strip() if data.error else ''}"
-                    )
+                    summary.errors.append(f"{step_name(event.step_key)}: {unexpected(data.error)}")
             elif event.is_step_materialization and event.asset_key:
                 summary.materialized.append(event.asset_key.to_user_string())
                 if event.asset_key.path == ["raw", "board_members"]:
@@ -63,6 +65,7 @@ class RunSummary:
         return "incomplete" if any(name.endswith(f":{COMPLETE}") for name in self.checks) else "failed"
 
     def table(self) -> str:
+        """The report for stdout; the errors go to stderr (error_lines)."""
         lines = [f"boardsync {self.date}: {self.status()}"]
         if self.table_md:
             lines += ["", self.table_md]
@@ -71,8 +74,11 @@ class RunSummary:
             lines.append("failed checks: " + ", ".join(failed))
         for board in self.missing[:20]:
             lines.append(f"  missing {board['board_code']} {board['board_name']}: {board['last_error']}")
-        lines += [f"error: {e}" for e in self.errors]
         return "\n".join(lines)
+
+    def error_lines(self) -> list[str]:
+        """One line per failed step: what failed and what to do; the trace is in --verbose's event log."""
+        return [f"boardsync sync: error: {e}" for e in self.errors]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,3 +91,28 @@ class RunSummary:
             "errors": self.errors,
             "materialized": self.materialized,
         }
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def unexpected(error: SerializableErrorInfo | None) -> str:
+    """An exception nobody turned into words: the innermost cause (Dagster wraps it in its own step error) by
+    its bare class name, never a module path, and where to see the rest."""
+    while error is not None and error.cause is not None:
+        error = error.cause
+    if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
+        return "Interrupted (the run was terminated). The boards checkpointed so far are kept: run again to resume."
+    if error is None:
+        return "failed for an unknown reason. Run again with --verbose to see Dagster's event log."
+    first = next((line for line in error.message.splitlines() if line.strip()), error.cls_name or "error")
+    kind, colon, text = first.partition(": ")
+    if colon and "." in kind and " " not in kind:  # "package.module.SomeError: text": keep SomeError
+        first = f"{kind.rsplit('.', 1)[1]}: {text}"
+    return f"{one_line(first)}. Run again with --verbose for the stack trace."
+
+
+def step_name(step_key: str) -> str:
+    """A step as the user knows it: its asset key (raw/board_list), not Dagster's step key (raw__board_list)."""
+    return step_key.replace("__", "/")

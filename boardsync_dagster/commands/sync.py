@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import io
 import json
+import logging
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         summary = execute(args, day, given)
     except Exception as exc:  # a launch-time error (bad config, locked file): say it plainly
         return _launch_error(args, day, exc)
+    for line in summary.error_lines():
+        print(line, file=sys.stderr)
     print(summary.table())
     if args.json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False))
@@ -68,9 +71,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _launch_error(args: argparse.Namespace, day: str, exc: Exception) -> int:
-    print(f"boardsync sync: {exc}", file=sys.stderr)
+    message = " ".join(str(exc).split())  # one line, whatever the exception's own layout
+    print(f"boardsync sync: {message}", file=sys.stderr)
     if args.json:
-        print(json.dumps({"date": day, "status": "error", "error": str(exc)}))
+        print(json.dumps({"date": day, "status": "error", "error": message}))
     return 2
 
 
@@ -86,7 +90,12 @@ def check_launch(day: str, config) -> None:
         check_today(day, config.today)
     except ValueError as exc:
         raise ValueError(f"--date: {exc}; only today's partition can be synced") from None
-    settings.proxy_from_env(config)
+    try:
+        settings.proxy_from_env(config)
+    except ConfigError as exc:  # names the field and the expected shape, never the value
+        raise ValueError(
+            f"{exc}. Fix {' / '.join(settings.SECRET_ENV.values())} (the proxy variables)"
+        ) from None
 
 
 def execute(args: argparse.Namespace, day: str, given: dict[str, Any]) -> RunSummary:
@@ -98,7 +107,6 @@ def execute(args: argparse.Namespace, day: str, given: dict[str, Any]) -> RunSum
 
     sync = SyncResource(**{k: list(v) if isinstance(v, tuple) else v for k, v in given.items()})
     job = build_definitions(sync).resolve_job_def("board_sync_job")
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     # Failures reach the user through the summary, in words; Dagster's stack traces only with --verbose.
     run_config = {"loggers": {"console": {"config": {"log_level": "DEBUG" if args.verbose else "CRITICAL"}}}}
     selection = (
@@ -106,7 +114,10 @@ def execute(args: argparse.Namespace, day: str, given: dict[str, Any]) -> RunSum
     )
     # dagster-dbt re-prints dbt's whole log on stdout; the table and JSON line own stdout unless --verbose.
     dbt_log = sys.stderr if args.verbose else io.StringIO()
-    with ProgressBar(sys.stderr), contextlib.redirect_stdout(dbt_log):
+    with ProgressBar(sys.stderr), contextlib.redirect_stdout(dbt_log), dagster_notices(args.verbose):
+        instance = (
+            dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+        )
         result = job.execute_in_process(
             run_config=run_config,
             instance=instance,
@@ -116,3 +127,21 @@ def execute(args: argparse.Namespace, day: str, given: dict[str, Any]) -> RunSum
             tags={"boardsync/trigger": "cli"},
         )
     return RunSummary.from_result(day, result)
+
+
+@contextlib.contextmanager
+def dagster_notices(verbose: bool):
+    """Dagster's own notices (the telemetry and community banner of a new DAGSTER_HOME, the missing dagster.yaml
+    warning) would land amid the progress and the error lines: kept for --verbose. The progress bar holds the
+    real stderr, so it still shows."""
+    if verbose:
+        yield
+        return
+    logger = logging.getLogger("dagster")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)

@@ -7,6 +7,8 @@ import re
 import weakref
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from boardsync_dagster.engine.proxy_url import HOST, SCHEME_PREFIX
+
 MASK = "***"
 # Query parameters whose value is a credential. The whole query string is masked anyway; this catches a value
 # quoted on its own (a vendor echoing the key back in an error, say).
@@ -17,15 +19,29 @@ SECRET_PARAM = re.compile(
 
 def mask_url(url: str) -> str:
     """scheme://host:port/path with user info and the whole query replaced: fit for a log line."""
+    if "@" in url:
+        return _mask_with_credentials(url)
     try:
         parts = urlsplit(url)
         host = parts.hostname or "?"
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         return MASK
-    userinfo = f"{MASK}@" if parts.username or parts.password else ""
     query = f"?{MASK}" if parts.query else ""
-    return f"{parts.scheme}://{userinfo}{host}{port}{parts.path}{query}"
+    return f"{parts.scheme}://{host}{port}{parts.path}{query}"
+
+
+def _mask_with_credentials(url: str) -> str:
+    """Only host:port, found after the last '@': a password may hold '/', '?', ':' or '@', so urlsplit's idea of
+    where the host starts cannot be trusted. Anything that does not read as host:port is masked whole."""
+    scheme = SCHEME_PREFIX.match(url)
+    tail = url.rpartition("@")[2]
+    hostport = re.split(r"[/?#]", tail, maxsplit=1)[0]
+    host, _, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
+    if not HOST.match(host) or (port and not port.isdigit()):
+        return MASK
+    rest = f"/{MASK}" if len(hostport) < len(tail) else ""
+    return f"{scheme.group(0) if scheme else ''}{MASK}@{hostport}{rest}"
 
 
 class Redactor:
@@ -56,14 +72,18 @@ class Redactor:
 
 def _url_parts(value: str) -> list[str]:
     """The secret bits of a URL: user, password, every query value, and the query string itself."""
-    if "://" not in value:
-        return []
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return []
-    found = [parts.username, parts.password, parts.query]
-    found += [v for k, v in parse_qsl(parts.query) if SECRET_PARAM.search(k)]
+    found: list[str | None] = []
+    if "@" in value:  # user:password@host, with or without a scheme, the password possibly holding / @ : %
+        userinfo = value[len(m.group(0)) :] if (m := SCHEME_PREFIX.match(value)) else value
+        user, _, password = userinfo.rpartition("@")[0].partition(":")
+        found += [user, password]
+    if "://" in value:
+        try:
+            parts = urlsplit(value)
+            found += [parts.username, parts.password, parts.query]
+            found += [v for k, v in parse_qsl(parts.query) if SECRET_PARAM.search(k)]
+        except ValueError:
+            pass
     return [f for f in found if f]
 
 

@@ -7,6 +7,7 @@ shared lease is what keeps a run under 50 of them. Vendor calls are single-fligh
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime as dt
 import random
 import threading
@@ -32,6 +33,7 @@ from boardsync_dagster.engine.errors import (
 )
 from boardsync_dagster.engine.ledger import MemoryLedger, QuotaLedger
 from boardsync_dagster.engine.masking import Redactor, mask_url, redact_library_logs
+from boardsync_dagster.engine.proxy_url import is_http_url, parse_proxy_url
 from boardsync_dagster.engine.vendor_clock import VendorClock
 from boardsync_dagster.engine.vendor_formats import FORMATS, Endpoint, Refusal, parse_answer
 
@@ -59,12 +61,18 @@ class ProxySettings:
             )
         if self.vendor_format not in FORMATS:
             raise ConfigError(f"ProxySettings.vendor_format: {self.vendor_format!r} is not one of {FORMATS}")
-        for name in ("proxy_api", "proxy_url"):
-            url = getattr(self, name)
-            if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname):
-                raise ConfigError(f"ProxySettings.{name}: must be an http(s) URL, got {mask_url(url)}")
+        if self.proxy_api and not is_http_url(self.proxy_api):
+            raise ConfigError(
+                "ProxySettings.proxy_api: must be an http(s) URL such as https://vendor.example/get?key=... "
+                "(value not shown: it holds the key)"
+            )
         if bool(self.user) != bool(self.password):
             raise ConfigError("ProxySettings.user/password: give both or neither")
+        if self.proxy_url:
+            # Normalised once here (scheme added, credentials quoted): the manager only ever sees a plain URL.
+            return dataclasses.replace(
+                self, proxy_url=parse_proxy_url(self.proxy_url, "ProxySettings.proxy_url").url()
+            )
         return self
 
     def __repr__(self) -> str:

@@ -11,8 +11,7 @@ import pytest
 from boardsync_dagster.simulator import Simulator
 from tests.jobrun import Platform, job_settings, today
 
-__all__ = ["TODAY", "Platform"]
-TODAY = today()
+__all__ = ["Platform", "today"]
 
 SCALE = 0.02
 # Not scaled: the calm profile sends no slow replies, and 0.2 s real is less than a loaded 2-core machine

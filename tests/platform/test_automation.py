@@ -11,7 +11,7 @@ import dagster as dg
 from boardsync_dagster.schedules import board_sync_schedule
 from boardsync_dagster.sensors import RETRY_TAG, RetryPolicy, build_retry_sensor, decide
 from tests.jobrun import RAW
-from tests.platform.conftest import TODAY, Platform
+from tests.platform.conftest import Platform, today
 
 
 def test_schedule_requests_the_shanghai_day_of_its_tick():
@@ -45,13 +45,13 @@ def test_sensor_retries_a_failed_day_after_the_cooldown_and_within_bounds(calm: 
     later = time.time() + 601
     request = decide(calm.instance, policy, later)
     assert isinstance(request, dg.RunRequest)
-    assert request.partition_key == TODAY and request.tags[RETRY_TAG] == TODAY
+    assert request.partition_key == today() and request.tags[RETRY_TAG] == today()
 
     # Two retries launched (and failed again) use up the day's budget.
     for _ in range(2):
         assert not incomplete_run(calm).success
         run = calm.instance.get_runs(limit=1)[0]
-        calm.instance.add_run_tags(run.run_id, {RETRY_TAG: TODAY})
+        calm.instance.add_run_tags(run.run_id, {RETRY_TAG: today()})
     # Judged well after the last failure too, so only the day's retry budget can be the reason to skip.
     exhausted = decide(calm.instance, policy, time.time() + 601)
     assert isinstance(exhausted, dg.SkipReason) and "giving up" in exhausted.skip_message

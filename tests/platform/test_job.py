@@ -8,7 +8,7 @@ import pydantic
 import pytest
 
 from tests.jobrun import RAW
-from tests.platform.conftest import TODAY, Platform, check_results, truth_rows
+from tests.platform.conftest import Platform, check_results, today, truth_rows
 
 
 def test_complete_day_matches_the_simulator_row_by_row(calm: Platform):
@@ -22,7 +22,7 @@ def test_complete_day_matches_the_simulator_row_by_row(calm: Platform):
     assert stored == truth_rows(calm.sim)
     listed = calm.query("select board_code, board_name, board_kind from raw.board_list")
     assert sorted(listed) == sorted((b.code, b.name, b.kind.value) for b, _ in calm.sim.truth().values())
-    assert calm.query("select distinct snapshot_date::varchar from raw.board_members") == [(TODAY,)]
+    assert calm.query("select distinct snapshot_date::varchar from raw.board_members") == [(today(),)]
     members = result.asset_materializations_for_node("raw__board_members")[0].metadata
     assert members["boards_ok"].value == len(calm.sim.truth())
     # The report compares the day with our own history (none yet); the seed's table is the demo's and bench's.
@@ -98,13 +98,14 @@ def test_a_board_deleted_after_listing_is_gone_and_the_day_completes_through_the
 
 
 def test_a_past_date_is_refused_with_the_reason(calm: Platform):
-    yesterday = (dt.date.fromisoformat(TODAY) - dt.timedelta(days=1)).isoformat()
+    now = today()
+    yesterday = (dt.date.fromisoformat(now) - dt.timedelta(days=1)).isoformat()
     result = calm.run(partition=yesterday, assets=RAW)
 
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.step_failure_data.error.message
-    assert "Eastmoney keeps no history" in message and TODAY in message
+    assert "Eastmoney keeps no history" in message and now in message
     assert calm.sim.stats()["requests"] == 0
 
 

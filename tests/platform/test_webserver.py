@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from boardsync_dagster.simulator import Simulator
-from tests.platform.conftest import SCALE, TODAY, scaled_settings
+from tests.platform.conftest import SCALE, scaled_settings, today
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 240
@@ -124,7 +124,7 @@ def test_ui_serves_on_loopback_and_a_launched_run_succeeds(dagster_dev):
             "jobName": "board_sync_job",
         },
         "runConfigData": {"resources": {"sync": {"config": scaled_settings()}}},
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": TODAY}]},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": today()}]},
     }
     launched = graphql(url, LAUNCH, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched

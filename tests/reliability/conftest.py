@@ -28,7 +28,12 @@ from boardsync_dagster.commands import demo
 from boardsync_dagster.simulator import Simulator
 from tests import jobrun
 
-TODAY = dt.date.fromisoformat(jobrun.today())
+
+def today() -> dt.date:
+    """Asia/Shanghai's today when asked (a session may cross midnight)."""
+    return dt.date.fromisoformat(jobrun.today())
+
+
 # A fresh `boardsync sync` imports Dagster and dbt first: allow for that on a loaded 2-core machine.
 STARTUP_S = 60.0
 
@@ -99,6 +104,7 @@ class SyncProcess:
         args: list[str],
         env: dict[str, str] | None = None,
         name: str = "sync",
+        dbt: bool = False,
         *,
         sim: Simulator | None = None,
     ):
@@ -110,7 +116,15 @@ class SyncProcess:
         self.started = time.monotonic()
         with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "boardsync_dagster.cli", "sync", "--json", "--no-dbt", *args],
+                [
+                    sys.executable,
+                    "-m",
+                    "boardsync_dagster.cli",
+                    "sync",
+                    "--json",
+                    *([] if dbt else ["--no-dbt"]),
+                    *args,
+                ],
                 stdout=out,
                 stderr=err,
                 cwd=workdir,
@@ -181,7 +195,7 @@ def complete_boards(db: Path) -> set[str]:
     if not db.exists() or not table_exists(db, "board_sync_status"):
         return set()
     rows = query(
-        db, "select board_code from raw.board_sync_status where snapshot_date = ? and complete", [TODAY]
+        db, "select board_code from raw.board_sync_status where snapshot_date = ? and complete", [today()]
     )
     return {r[0] for r in rows}
 
@@ -189,7 +203,7 @@ def complete_boards(db: Path) -> set[str]:
 def ledger_used(db: Path) -> int:
     if not table_exists(db, "proxy_quota"):
         return 0
-    rows = query(db, "select ips_used from raw.proxy_quota where vendor_day = ?", [TODAY])
+    rows = query(db, "select ips_used from raw.proxy_quota where vendor_day = ?", [today()])
     return int(rows[0][0]) if rows else 0
 
 
@@ -228,7 +242,7 @@ def assert_checkpoint_exact(sim: Simulator, db: Path, context: str) -> set[str]:
     rows = query(
         db,
         "select board_code, stock_code, stock_name, market from raw.member_checkpoint where snapshot_date = ?",
-        [TODAY],
+        [today()],
     )
     assert len(rows) == len(set(rows)), f"{context}: duplicate checkpoint rows"
     assert set(rows) == truth_rows(sim, done), f"{context}: checkpoint differs from the truth"
@@ -236,7 +250,7 @@ def assert_checkpoint_exact(sim: Simulator, db: Path, context: str) -> set[str]:
         stored = query(
             db,
             "select board_code, stock_code, stock_name, market from raw.board_members where snapshot_date = ?",
-            [TODAY],
+            [today()],
         )
         # The partition is replaced in one transaction, only once every board is in: all of it or none.
         assert stored == [] or sorted(stored) == sorted(truth_rows(sim)), f"{context}: half a partition"

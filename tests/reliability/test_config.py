@@ -13,7 +13,7 @@ import pytest
 from boardsync_dagster.cli import main
 from boardsync_dagster.simulator import Simulator
 from tests.jobrun import Platform
-from tests.reliability.conftest import TODAY, step_failure
+from tests.reliability.conftest import step_failure, today
 
 CASES = [
     (["--workers", "0"], "workers"),
@@ -26,11 +26,18 @@ CASES = [
     (["--lock-wait", "-1"], "lock_wait"),
     (["--workers", "six"], "workers"),
     (["--vendor-format", "nope"], "vendor-format"),
-    (["--date", (TODAY + dt.timedelta(days=1)).isoformat()], "--date"),
-    (["--date", (TODAY - dt.timedelta(days=1)).isoformat()], "--date"),
+    (["--date", "+1 day"], "--date"),
+    (["--date", "-1 day"], "--date"),
     (["--date", "2020-01-02"], "--date"),
     (["--date", "2026-13-01"], "--date"),
 ]
+
+
+def relative_day(flag: str) -> str:
+    """'+1 day' / '-1 day' as a date relative to today, computed when the test runs (not at collection)."""
+    if not flag.endswith(" day"):
+        return flag
+    return (today() + dt.timedelta(days=int(flag.split()[0]))).isoformat()
 
 
 @pytest.fixture
@@ -48,6 +55,7 @@ def test_cli_refuses_bad_configuration_with_exit_2_naming_the_field(
     monkeypatch.setenv("BOARDSYNC_PROXY_API", sim.vendor_url)
     db = tmp_path / "boardsync.duckdb"
     argv = ["sync", "--json", "--no-dbt", "--database", str(db), "--eastmoney-url", sim.eastmoney_url]
+    flags = [relative_day(flag) for flag in flags]
     try:
         rc = main([*argv, *flags])
     except SystemExit as exc:  # argparse refuses a choice outside the list itself, with exit 2

@@ -12,7 +12,6 @@ import pytest
 from boardsync_dagster.simulator import Simulator
 from tests.jobrun import Platform
 from tests.reliability.conftest import (
-    TODAY,
     SyncProcess,
     complete_boards,
     ips_issued,
@@ -20,6 +19,7 @@ from tests.reliability.conftest import (
     query,
     step_failure,
     sync_args,
+    today,
 )
 
 SCALE = 0.05
@@ -133,6 +133,6 @@ def test_eastmoney_banning_every_ip_ends_the_run_listing_the_missing_boards_with
         # The stop comes after ban_stop_after (8) IPs died unused, not after the day's 200.
         assert ips_issued(sim) <= 1 + 8 + 1
         assert ledger_used(db) == ips_issued(sim)
-        assert query(db, "select count(*) from raw.member_checkpoint where snapshot_date = ?", [TODAY]) == [
+        assert query(db, "select count(*) from raw.member_checkpoint where snapshot_date = ?", [today()]) == [
             (0,)
         ]

@@ -11,7 +11,6 @@ from boardsync_dagster.simulator import Simulator
 from tests.jobrun import Platform
 from tests.reliability.conftest import (
     STARTUP_S,
-    TODAY,
     SyncProcess,
     assert_checkpoint_exact,
     complete_boards,
@@ -21,6 +20,7 @@ from tests.reliability.conftest import (
     query,
     step_failure,
     sync_args,
+    today,
     truth_rows,
     wait_until,
 )
@@ -80,7 +80,7 @@ def test_quota_runs_out_mid_run_a_second_process_sees_it_and_the_next_day_resume
         stored = query(
             db,
             "select board_code, stock_code, stock_name, market from raw.board_members where snapshot_date = ?",
-            [TODAY],
+            [today()],
         )
         assert len(stored) == len(set(stored)) and set(stored) == truth_rows(sim)
 
@@ -119,6 +119,6 @@ def test_two_runs_at_once_the_second_waits_for_the_writer_or_fails_cleanly(
         stored = query(
             db,
             "select board_code, stock_code, stock_name, market from raw.board_members where snapshot_date = ?",
-            [TODAY],
+            [today()],
         )
         assert len(stored) == len(set(stored)) and set(stored) == truth_rows(sim)

@@ -52,11 +52,12 @@ def lower_bound(
     # Expected seconds between two requests of one worker: its delay, then the reply.
     pacing = (config.req_delay_min + config.req_delay_max) / 2 + profile.latency
     rate = config.workers / pacing
-    # Sending faster than rate is not ours to do; sending more than ban_requests in a window bans the IP. A sliding
-    # window of ban_window fits ceil(life / window) disjoint windows into one IP's life, each at most full.
+    # Sending faster than rate is not ours to do; sending more than the ban's requests in a window bans the IP. A sliding
+    # window W fits ceil(life / window) disjoint windows into one IP's life, each at most full.
     per_ip = vendor.ip_life * rate
-    if profile.ban_requests is not None:
-        per_ip = min(per_ip, profile.ban_requests * math.ceil(vendor.ip_life / profile.ban_window))
+    limit = profile.ban.limit
+    if limit.requests is not None:
+        per_ip = min(per_ip, limit.requests * math.ceil(vendor.ip_life / limit.window))
     ips = math.ceil(requests / per_ip)
     ips_with_dead = math.ceil(ips / (1.0 - profile.dead_ip))
     # Time: the requests at our rate; and the vendor hands out one IP per min_interval.

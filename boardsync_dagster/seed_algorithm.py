@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from boardsync_dagster.engine.clock import Clock, SystemClock
 from boardsync_dagster.engine.eastmoney import EastmoneyClient
-from boardsync_dagster.engine.errors import ErrorClass
+from boardsync_dagster.engine.errors import ErrorClass, FetchError
 from boardsync_dagster.engine.parse import Page
 from boardsync_dagster.engine.proxy import http_get
 from boardsync_dagster.engine.types import Board, BoardFailure, BoardKind, BoardResult
@@ -238,18 +238,19 @@ class SeedRun:
                 self._complete(target, outcome)
                 self._finish()
                 continue
+            name = SEED_ERRORS[outcome.error_class]
             with self._lock:
-                self.result.errors[outcome] = self.result.errors.get(outcome, 0) + 1
+                self.result.errors[name] = self.result.errors.get(name, 0) + 1
             self.ips.mark_failed(index)
             if retry >= p.max_retry:
                 board = target if isinstance(target, Board) else Board(f"list:{target}", str(target), target)
-                self.result.failures.append(BoardFailure(board, outcome, outcome, retry + 1))
+                self.result.failures.append(BoardFailure(board, name, outcome.message, retry + 1))
                 self._finish()
             else:
                 self._tasks.put((retry + 1, target))
 
-    def _fetch(self, target: Target, worker: int, rng: random.Random) -> Page | str | None:
-        """The whole target, page by page: a Page of all its rows, the seed's name of the first failure, or None
+    def _fetch(self, target: Target, worker: int, rng: random.Random) -> Page | FetchError | None:
+        """The whole target, page by page: a Page of all its rows, the first failure, or None
         when the run stops meanwhile. The IP's age is checked before every page: the seed kept its IPs 45 of 60 s
         to leave a 15 s buffer, which only holds if no request goes out on an older one (a 37-page board takes
         about a minute)."""
@@ -267,7 +268,7 @@ class SeedRun:
             with self._lock:
                 self.result.requests += 1
             if page.error is not None:
-                return SEED_ERRORS[page.error.error_class]
+                return page.error
             total = page.total if page_no == 1 else total
             rows += page.rows
             if not page.rows or len(rows) >= total:

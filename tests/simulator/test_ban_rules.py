@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -131,31 +129,6 @@ def test_status_style_ban_answers_its_status_through_the_proxy(make_sim: MakeSim
     assert _burst(sim, proxy, 5) == [200, 200, 200, int(style), int(style)]
     assert clist(sim, proxy=take_proxy(sim), **members_params("BK0596")).status_code == 200
     assert sim.stats()["bans"] == 1 and sim.stats()["replies"]["banned"] == 2
-
-
-def test_simulate_cli_serves_the_rule_asked_for():
-    command = [
-        sys.executable,
-        "-m",
-        "boardsync_dagster.cli",
-        "simulate",
-        "--scale",
-        "0.01",
-        "--boards-scale",
-        "0.05",
-    ]
-    command += ["--ban-rule", "w30-10s-403"]
-    with subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
-        try:
-            urls = json.loads(process.stdout.readline())
-            stats = requests.get(urls["stats_url"], timeout=5).json()
-            assert stats["ban_rule"] == "w30-10s-403" and stats["profile"] == "seed"
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=10) == 0
-        finally:
-            process.kill()
 
 
 def test_simulate_cli_refuses_an_unknown_rule_in_one_line():

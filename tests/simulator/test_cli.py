@@ -25,7 +25,7 @@ def test_simulate_prints_urls_serves_and_stops_on_signal(signum: int) -> None:
         "--boards-scale",
         "0.05",
     ]
-    command += ["--profile", "calm", "--vendor-format", "zhima", "--seed", "3"]
+    command += ["--profile", "calm", "--vendor-format", "zhima", "--seed", "3", "--ban-rule", "w30-10s-403"]
     with subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
@@ -41,6 +41,7 @@ def test_simulate_prints_urls_serves_and_stops_on_signal(signum: int) -> None:
             assert reply.json()["data"]["total"] == 22
             stats = requests.get(urls["stats_url"], timeout=5).json()
             assert stats["requests"] == 1 and stats["sources"] == {issued["ip"]: 1}
+            assert stats["ban_rule"] == "w30-10s-403" and stats["profile"] == "calm"
             process.send_signal(signum)
             assert process.wait(timeout=10) == 0
         finally:

@@ -134,7 +134,7 @@ class _WorkerIps:
                         raise _OutOfIps("stopped")
                 self.calls += 1
                 try:
-                    _, text = http_get(self.vendor_url, p.timeout)
+                    _, text, _date = http_get(self.vendor_url, p.timeout)
                 except OSError as exc:  # requests' errors are OSErrors: the vendor unreachable
                     text = type(exc).__name__
                 # The seed stamped the time before its call; stamped after, the spacing survives a time scale

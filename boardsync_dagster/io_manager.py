@@ -16,7 +16,7 @@ from dagster._core.storage.db_io_manager import DbIOManager, DbTypeHandler, Tabl
 from dagster_duckdb.io_manager import DuckDbClient, DuckDBIOManager, _get_cleanup_statement
 from pydantic import Field
 
-from boardsync_dagster.storage import DatabaseBusyError, connect
+from boardsync_dagster.storage import DatabaseBusyError, connect, transaction
 
 
 class AtomicDuckDbClient(DuckDbClient):
@@ -39,13 +39,8 @@ class AtomicDuckDbClient(DuckDbClient):
             # Dagster would wrap it as "Error occurred while handling output": say what happened instead.
             raise Failure(description=str(exc)) from exc
         try:
-            conn.execute("begin transaction")
-            try:
+            with transaction(conn):
                 yield conn
-            except BaseException:
-                conn.execute("rollback")
-                raise
-            conn.execute("commit")
         finally:
             conn.close()
 

@@ -17,7 +17,9 @@ from boardsync_dagster.engine.clock import SHANGHAI, SystemClock
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.eastmoney import EastmoneyClient
 from boardsync_dagster.engine.errors import ConfigError
+from boardsync_dagster.engine.ledger import QuotaLedger
 from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
+from boardsync_dagster.ledgers import open_ledger
 from boardsync_dagster.storage import Store
 
 DEFAULT_EASTMONEY_URL = "https://push2.eastmoney.com"
@@ -32,22 +34,6 @@ def from_env(value: str | None, name: str, default: str | None = None) -> str | 
     otherwise sync straight to Eastmoney without the proxy.
     """
     return value or os.environ.get(name) or default
-
-
-class FileLedger:
-    """The vendor quota ledger in the DuckDB file; a short connection per call (at most one call per IP)."""
-
-    def __init__(self, path: str, wait_s: float = 30.0):
-        self.path = path
-        self.wait_s = wait_s
-
-    def used(self, vendor_day: dt.date) -> int:
-        with Store(self.path, wait_s=self.wait_s) as store:
-            return store.used(vendor_day)
-
-    def add(self, vendor_day: dt.date, n: int) -> None:
-        with Store(self.path, wait_s=self.wait_s) as store:
-            store.add(vendor_day, n)
 
 
 def snapshot_day(partition_key: str, today_override: str | None = None) -> dt.date:
@@ -90,8 +76,9 @@ class StorageResource(dg.ConfigurableResource):
     def open_store(self) -> Store:
         return Store(self.path(), wait_s=self.lock_wait_s)
 
-    def ledger(self) -> FileLedger:
-        return FileLedger(self.path(), self.lock_wait_s)
+    def ledger(self, vendor_url: str) -> QuotaLedger:
+        """The vendor account's ledger: PostgreSQL when BOARDSYNC_LEDGER_DSN is set, else this DuckDB file."""
+        return open_ledger(self.path(), vendor_url, self.lock_wait_s)
 
 
 class EastmoneyResource(dg.ConfigurableResource):
@@ -159,7 +146,9 @@ class ProxyResource(dg.ConfigurableResource):
 
     def manager(self, config: SyncConfig, storage: StorageResource) -> ProxyManager:
         if self._manager is None:
-            self._manager = ProxyManager(self.settings(), config, storage.ledger(), clock=SystemClock())
+            settings = self.settings()
+            ledger = storage.ledger(settings.proxy_api) if settings.proxy_api else None
+            self._manager = ProxyManager(settings, config, ledger, clock=SystemClock())
         return self._manager
 
 

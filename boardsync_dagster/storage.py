@@ -1,4 +1,4 @@
-"""The sync's own tables in the DuckDB file: per-board checkpoint, per-board status, vendor quota ledger.
+"""The sync's own tables in the DuckDB file: per-board checkpoint and per-board status (the quota ledger: ledgers.py).
 
 Plain DuckDB, no Dagster: the members step writes here as boards finish, so a crash loses nothing fetched.
 The IO manager owns raw.board_list and raw.board_members; these tables sit beside them in schema raw.
@@ -33,9 +33,6 @@ create table if not exists raw.board_sync_status (
     members integer, complete boolean not null, last_error varchar, synced_at timestamp not null,
     primary key (snapshot_date, board_code)
 );
-create table if not exists raw.proxy_quota (
-    vendor_day date primary key, ips_used integer not null, updated_at timestamp not null
-);
 """
 
 MEMBER_SCHEMA = {
@@ -69,6 +66,18 @@ def connect(path: str | Path, *, wait_s: float = 30.0, read_only: bool = False) 
             delay = min(delay * 2, 2.0)
 
 
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One DuckDB transaction: committed when the block ends, rolled back when it raises."""
+    conn.execute("begin transaction")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    conn.execute("commit")
+
+
 class Store:
     """One connection, serialised by a lock: the manager thread checkpoints, workers record quota."""
 
@@ -92,14 +101,8 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self._lock:
-            self._conn.execute("begin transaction")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("rollback")
-                raise
-            self._conn.execute("commit")
+        with self._lock, transaction(self._conn) as conn:
+            yield conn
 
     # -- checkpoint -------------------------------------------------------------------------------
 
@@ -198,21 +201,3 @@ class Store:
                 [day],
             ).fetchone()
         return (row[0], int(row[1]), int(row[2])) if row else None
-
-    # -- vendor quota ledger (engine.ledger.QuotaLedger) --------------------------------------------
-
-    def used(self, vendor_day: dt.date) -> int:
-        with self._lock:
-            row = self._conn.execute(
-                "select ips_used from raw.proxy_quota where vendor_day = ?", [vendor_day]
-            ).fetchone()
-        return int(row[0]) if row else 0
-
-    def add(self, vendor_day: dt.date, n: int) -> None:
-        with self._tx() as c:
-            c.execute(
-                """insert into raw.proxy_quota values (?, greatest(?, 0), now()::timestamp)
-                   on conflict do update set ips_used = greatest(raw.proxy_quota.ips_used + ?, 0),
-                                             updated_at = excluded.updated_at""",
-                [vendor_day, n, n],
-            )

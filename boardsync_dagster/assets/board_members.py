@@ -171,7 +171,8 @@ def stopped_description(report: SyncReport, shown: int = 30) -> str:
 
 def quota_remaining(proxy: ProxyResource, storage: StorageResource) -> int | None:
     """IPs left today on a vendor account; None in direct or fixed-proxy mode."""
-    if not proxy.settings().proxy_api:
+    vendor_url = proxy.settings().proxy_api
+    if not vendor_url:
         return None
-    used = storage.ledger().used(vendor_day(SystemClock().now()))
+    used = storage.ledger(vendor_url).used(vendor_day(SystemClock().now()))
     return max(proxy.max_ips - used, 0)

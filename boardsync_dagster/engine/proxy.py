@@ -126,7 +126,6 @@ class ProxyManager:
         self._spares: list[Lease] = []
         self._extracting = False
         self._fatal: FatalSyncError | None = None
-        self._last_call_end: float | None = None
         self._next_id = 1
         self._failed_addresses: set[tuple[str, int]] = set()
         # Whether each of the last ban_stop_after invalidated-or-retired IPs ever served a request.
@@ -263,16 +262,28 @@ class ProxyManager:
         """Call the vendor (spaced, bounded retries) until it issues IPs or the run must stop."""
         unreachable = too_fast = 0
         while True:
-            self._wait_for_slot(stop_event)
-            day = self._reserve()
+            claimed = self._wait_for_slot(stop_event)
+            try:
+                day = self._reserve()
+            except FatalSyncError:
+                self._ledger(
+                    "written", self.ledger.call_ended, claimed, self._wall()
+                )  # no call: free the slot
+                raise
             self.stats.vendor_calls += 1
+            hold = 0.0  # extra seconds every consumer of the account waits before the next call
             try:
                 status, text = self._vendor_get(self.settings.proxy_api or "", self.config.timeout)
+                answer = None if status == 0 or status >= 500 else self._parse(text)
+                if answer is not None and answer.refusal is Refusal.TOO_FAST:
+                    # The vendor wants more room than min_interval gives: back off, doubling, for everyone.
+                    too_fast += 1
+                    hold = self.config.min_interval * (2**too_fast - 1)
             except requests.RequestException as exc:
-                status, text = 0, type(exc).__name__
+                status, text, answer = 0, type(exc).__name__, None
             finally:
-                self._last_call_end = self.clock.monotonic()
-            if status == 0 or status >= 500:
+                self._ledger("written", self.ledger.call_ended, claimed, self._wall() + hold)
+            if answer is None:
                 self._release(day, 1)
                 unreachable += 1
                 self.stats.vendor_unreachable += 1
@@ -282,7 +293,6 @@ class ProxyManager:
                         f"(last: {self.redact(text)[:80] if status == 0 else f'HTTP {status}'})"
                     )
                 continue
-            answer = parse_answer(text, self.settings.vendor_format, self.clock.now())
             if answer.endpoints:
                 self._release(day, 1 - len(answer.endpoints))
                 self.stats.ips_used += len(answer.endpoints)
@@ -300,18 +310,17 @@ class ProxyManager:
             message = self.redact(answer.message)[:MESSAGE_CHARS]
             if answer.refusal is Refusal.TOO_FAST:
                 self._release(day, 1)
-                too_fast += 1
                 self.stats.too_fast += 1
                 if too_fast > self.config.vendor_too_fast_limit:
                     raise VendorUnavailable(
-                        f"the vendor keeps answering 'too fast' ({message}); raise min_interval"
+                        f"the vendor kept answering 'too fast' ({message}) after {too_fast} ever longer "
+                        "waits; raise min_interval"
                     )
                 continue
             if answer.refusal is Refusal.QUOTA:
                 self._release(day, 1)
-                with self._lock:
-                    # The vendor knows better than our ledger (another consumer?): record the day as spent.
-                    self._ledger_add(day, self.config.max_ips - self._ledger_used(day))
+                # The vendor knows better than our ledger (another consumer?): record the day as spent.
+                self._ledger("written", self.ledger.mark_spent, day, self.config.max_ips)
                 raise QuotaExhausted(
                     f"the vendor says the daily quota is spent: {message}; {self._renewal()}"
                 )
@@ -321,46 +330,57 @@ class ProxyManager:
             # Garbage: the vendor may have counted an IP, so the reservation stays.
             raise VendorAnswerError(f"unusable vendor answer (HTTP {status}): {message}")
 
-    def _wait_for_slot(self, stop_event: threading.Event | None) -> None:
-        if self._last_call_end is not None:
-            wait = self._last_call_end + self.config.min_interval - self.clock.monotonic()
-            if wait > 0 and self.clock.sleep(wait, stop_event):
+    def _parse(self, text: str):
+        return parse_answer(text, self.settings.vendor_format, self.clock.now())
+
+    def _wall(self) -> float:
+        """Epoch seconds from the injected clock: the call spacing is shared with other processes."""
+        return self.clock.now().timestamp()
+
+    def _wait_for_slot(self, stop_event: threading.Event | None) -> float:
+        """Claim the account's next vendor call in the ledger, waiting while another thread or process holds it
+        or called less than min_interval ago. Returns the claim's marker for call_ended.
+
+        The account is marked busy for `timeout` (the longest a call takes), so no other process calls while
+        this call is in flight; a waiter re-checks at least every min_interval, so a call that ends early frees
+        the slot early. Each round sleeps a positive time, so the loop ends once nobody else is calling."""
+        cfg = self.config
+        while True:
+            if stop_event is not None and stop_event.is_set():
                 raise Stopped("stop requested")
-        if stop_event is not None and stop_event.is_set():
-            raise Stopped("stop requested")
+            now = self._wall()
+            wait = self._ledger("written", self.ledger.claim_call, now, cfg.min_interval, cfg.timeout)
+            if wait is None:
+                return now + cfg.timeout
+            pause = min(wait, max(cfg.min_interval, cfg.poll_interval)) or cfg.poll_interval
+            if self.clock.sleep(pause, stop_event):
+                raise Stopped("stop requested")
 
     def _reserve(self) -> object:
-        """Count one IP before asking for it, so a crash mid-call never under-counts the day."""
+        """Count one IP before asking for it (a crash mid-call never under-counts the day), atomically against
+        the cap, so two processes can never both take the last IP."""
         with self._lock:
             per_run = self.config.max_ips_per_run
             if per_run is not None and self.stats.ips_used >= per_run:
                 raise IpBudgetSpent(f"this run has used its cap of {per_run} IPs (max_ips_per_run)")
-            day = vendor_day(self.clock.now())
-            used = self._ledger_used(day)
-            if used >= self.config.max_ips:
-                raise QuotaExhausted(
-                    f"the daily proxy quota is spent: {used}/{self.config.max_ips} IPs used on vendor day {day}; "
-                    f"{self._renewal()}"
-                )
-            self._ledger_add(day, 1)
-            return day
+        day = vendor_day(self.clock.now())
+        if not self._ledger("written", self.ledger.reserve, day, 1, self.config.max_ips):
+            used = self._ledger("read", self.ledger.used, day)
+            raise QuotaExhausted(
+                f"the daily proxy quota is spent: {used}/{self.config.max_ips} IPs used on vendor day {day}; "
+                f"{self._renewal()}"
+            )
+        return day
 
     def _release(self, day, n: int) -> None:
         if n:
-            with self._lock:
-                self._ledger_add(day, -n)
+            self._ledger("written", self.ledger.add, day, -n)
 
-    def _ledger_used(self, day) -> int:
+    def _ledger(self, what: str, method, *args):
         try:
-            return self.ledger.used(day)
-        except Exception as exc:  # a ledger we cannot read must stop the run, not kill a worker thread
-            raise LedgerUnavailable(f"the quota ledger cannot be read: {self.redact(str(exc))}") from exc
-
-    def _ledger_add(self, day, n: int) -> None:
-        try:
-            self.ledger.add(day, n)
-        except Exception as exc:
-            raise LedgerUnavailable(f"the quota ledger cannot be written: {self.redact(str(exc))}") from exc
+            return method(*args)
+        except Exception as exc:  # a ledger we cannot use must stop the run, not kill a worker thread
+            raise LedgerUnavailable(f"the quota ledger cannot be {what}: {self.redact(str(exc))}") from exc
 
     def _renewal(self) -> str:
         now = self.clock.now()

@@ -166,7 +166,9 @@ class PostgresLedger(SqlLedger):
 
     def __init__(self, dsn: str, account: str, connect_timeout: float = 10.0) -> None:
         super().__init__(account)
-        self._dsn = dsn
+        # Dagster's storage URL names its driver (postgresql+psycopg2://, see deploy/production/dagster.yaml);
+        # libpq does not, so one URL can serve both.
+        self._dsn = re.sub(r"^postgres(ql)?\+\w+://", "postgresql://", dsn)
         self._connect_timeout = connect_timeout
         self._schema_ready = False
         # A driver error may quote the DSN (a malformed one, say): its password never reaches a message.

@@ -57,7 +57,7 @@ class SyncConfig:
     auth_stop_after: int = 3
     # Vendor unreachable / HTTP 5xx: this many attempts (min_interval apart) before VendorUnavailable.
     vendor_attempts: int = 3
-    # Vendor "too fast" answers tolerated in a row before giving up.
+    # Vendor "too fast" answers tolerated in a row before giving up; each doubles the wait before the next call.
     vendor_too_fast_limit: int = 5
     # An empty page (or data:null) past page 1 ends a board early only when seen this many times.
     end_confirmations: int = 2

@@ -266,9 +266,8 @@ class ProxyManager:
             try:
                 day = self._reserve()
             except FatalSyncError:
-                self._ledger(
-                    "written", self.ledger.call_ended, claimed, self._wall()
-                )  # no call: free the slot
+                # No call was made: give the slot back now instead of holding it for `timeout`.
+                self._ledger("written", self.ledger.call_ended, claimed, self._wall())
                 raise
             self.stats.vendor_calls += 1
             hold = 0.0  # extra seconds every consumer of the account waits before the next call

@@ -54,6 +54,14 @@ def finished_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
     return [r for r in instance.get_runs() if r.is_finished]
 
 
+def wait_for_runs(deployment: Deployment, instance: dg.DagsterInstance, count: int) -> list[dg.DagsterRun]:
+    """The deployment's runs once `count` have finished, in the order they started."""
+    assert wait_until(lambda: len(finished_runs(instance)) == count, RUNS_S, interval=1.0), deployment.log(
+        "daemon"
+    )
+    return sorted(instance.get_runs(), key=lambda r: instance.get_run_record_by_id(r.run_id).start_time)
+
+
 @pytest.fixture
 def deployed(tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
     monkeypatch.setenv("DAGSTER_PG_URL", dagster_url(pg_dsn))
@@ -68,14 +76,13 @@ def deployed(tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch, reque
 
 
 def test_two_runs_of_today_at_once_share_the_day_and_fetch_each_board_once(deployed):
+    """deploy/production/dagster.yaml as it is: the per-partition run limit holds the second run in the queue
+    (so its fetch steps wait too) until the first is done; then it resumes from the first run's checkpoint."""
     deployment, instance = deployed
     sim = deployment.sim
     boards = set(sim.truth())
     deployment.launch(run_config(), TODAY, count=2)
-    assert wait_until(lambda: len(finished_runs(instance)) == 2, RUNS_S, interval=1.0), deployment.log(
-        "daemon"
-    )
-    runs = sorted(instance.get_runs(), key=lambda r: instance.get_run_record_by_id(r.run_id).start_time)
+    runs = wait_for_runs(deployment, instance, 2)
     assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * 2, deployment.log("code-server")
     first, second = (r.run_id for r in runs)
 
@@ -103,10 +110,7 @@ def test_without_the_partition_limit_the_pool_holds_the_second_runs_fetch_steps(
     sim = deployment.sim
     boards = set(sim.truth())
     deployment.launch(run_config(), TODAY, count=2)
-    assert wait_until(lambda: len(finished_runs(instance)) == 2, RUNS_S, interval=1.0), deployment.log(
-        "daemon"
-    )
-    runs = instance.get_runs()
+    runs = wait_for_runs(deployment, instance, 2)
     assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * 2, deployment.log("code-server")
     step = dg.DagsterEventType
     spans = sorted(
@@ -151,10 +155,7 @@ def test_a_run_killed_with_kill_9_frees_its_slot_and_the_next_run_completes_the_
     (started,) = events(instance, victim.run_id, dg.DagsterEventType.RUN_START)
     os.kill(started.dagster_event.pid, signal.SIGKILL)
 
-    assert wait_until(lambda: len(finished_runs(instance)) == 2, RUNS_S, interval=1.0), deployment.log(
-        "daemon"
-    )
-    statuses = {r.run_id: r.status for r in instance.get_runs()}
+    statuses = {r.run_id: r.status for r in wait_for_runs(deployment, instance, 2)}
     (survivor,) = [run_id for run_id in statuses if run_id != victim.run_id]
     assert statuses[victim.run_id] == dg.DagsterRunStatus.FAILURE
     assert statuses[survivor] == dg.DagsterRunStatus.SUCCESS, deployment.log("code-server")

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint format manifest dev bench clean
+.PHONY: setup demo test lint format manifest dev bench clean postgres
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,7 +28,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: manifest lint
+# The Debian PostgreSQL server the production tests start in a temp dir (installed when missing).
+postgres:
+	.ci/install-postgres
+
+test: manifest lint postgres
 	$(BIN)/python -m pytest
 
 dev: manifest

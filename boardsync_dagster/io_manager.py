@@ -19,7 +19,7 @@ from dagster import Failure, InputContext, MetadataValue, OutputContext, TableCo
 from dagster_duckdb.io_manager import DbIOManager, DbTypeHandler, DuckDbClient, TableSlice
 
 from boardsync_dagster.dagster_private import cleanup_statement
-from boardsync_dagster.storage import DatabaseBusyError, connect
+from boardsync_dagster.storage import DatabaseBusyError, connect, transaction
 
 
 class AtomicDuckDbClient(DuckDbClient):
@@ -44,13 +44,8 @@ class AtomicDuckDbClient(DuckDbClient):
             # Dagster would wrap it as "Error occurred while handling output": say what happened instead.
             raise Failure(description=str(exc)) from exc
         try:
-            conn.execute("begin transaction")
-            try:
+            with transaction(conn):
                 yield conn
-            except BaseException:
-                conn.execute("rollback")
-                raise
-            conn.execute("commit")
         finally:
             conn.close()
 

@@ -7,7 +7,6 @@ refuses an unknown field before the run is created. The proxy account is read fr
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +20,8 @@ from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.eastmoney import EastmoneyClient
 from boardsync_dagster.engine.errors import ConfigError
 from boardsync_dagster.engine.proxy import ProxyManager
+from boardsync_dagster.ledgers import open_ledger
 from boardsync_dagster.storage import Store
-
-
-class FileLedger:
-    """The vendor quota ledger in the DuckDB file; a short connection per call (at most one call per IP)."""
-
-    def __init__(self, path: str, wait_s: float = 30.0):
-        self.path = path
-        self.wait_s = wait_s
-
-    def used(self, vendor_day: dt.date) -> int:
-        with Store(self.path, wait_s=self.wait_s) as store:
-            return store.used(vendor_day)
-
-    def add(self, vendor_day: dt.date, n: int) -> None:
-        with Store(self.path, wait_s=self.wait_s) as store:
-            store.add(vendor_day, n)
 
 
 class SyncResourceBase(dg.ConfigurableResource):
@@ -76,7 +60,12 @@ class SyncResourceBase(dg.ConfigurableResource):
                     description=f"Bad proxy configuration: {exc}. Fix the BOARDSYNC_PROXY_* environment "
                     "variables and launch again."
                 ) from None
-            ledger = FileLedger(self.database_path(), config.lock_wait)
+            # The account's ledger: PostgreSQL when BOARDSYNC_LEDGER_DSN is set, else this DuckDB file.
+            ledger = (
+                open_ledger(self.database_path(), proxy.proxy_api, config.lock_wait)
+                if proxy.proxy_api
+                else None
+            )
             self._manager = ProxyManager(proxy, config, ledger, clock=SystemClock())
         return self._manager
 

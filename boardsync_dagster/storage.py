@@ -1,4 +1,4 @@
-"""The sync's own tables in the DuckDB file: per-board checkpoint, per-board status, vendor quota ledger.
+"""The sync's own tables in the DuckDB file: per-board checkpoint and per-board status (the quota ledger: ledgers.py).
 
 Plain DuckDB, no Dagster: the members step writes here as boards finish, so a crash loses nothing fetched.
 The IO manager owns raw.board_list and raw.board_members; these tables sit beside them in schema raw.
@@ -37,9 +37,6 @@ create table if not exists raw.board_sync_status (
 -- A board listed that day but deleted before its members were fetched: accounted for, not missing.
 -- (Added after the table: files written before it get the column here.)
 alter table raw.board_sync_status add column if not exists gone boolean default false;
-create table if not exists raw.proxy_quota (
-    vendor_day date primary key, ips_used integer not null, updated_at timestamp not null
-);
 create table if not exists raw.sync_runs (
     snapshot_date date not null, finished_at timestamp not null, boards_ok integer not null,
     boards_failed integer not null, members_fetched integer not null, ips_used integer not null,
@@ -80,6 +77,18 @@ def connect(path: str | Path, *, wait_s: float = 30.0, read_only: bool = False) 
             delay = min(delay * 2, 2.0)
 
 
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One DuckDB transaction: committed when the block ends, rolled back when it raises."""
+    conn.execute("begin transaction")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    conn.execute("commit")
+
+
 class Store:
     """One connection, serialised by a lock: the manager thread checkpoints, workers record quota."""
 
@@ -103,14 +112,8 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self._lock:
-            self._conn.execute("begin transaction")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("rollback")
-                raise
-            self._conn.execute("commit")
+        with self._lock, transaction(self._conn) as conn:
+            yield conn
 
     # -- checkpoint -------------------------------------------------------------------------------
 
@@ -274,21 +277,3 @@ class Store:
     def recent_complete_figures(self, day: dt.date, n: int) -> list[dict]:
         """day_figures of the last n complete days before `day`, newest first."""
         return [self.day_figures(d) for d, _, _ in self.complete_days_before(day, n)]
-
-    # -- vendor quota ledger (engine.ledger.QuotaLedger) --------------------------------------------
-
-    def used(self, vendor_day: dt.date) -> int:
-        with self._lock:
-            row = self._conn.execute(
-                "select ips_used from raw.proxy_quota where vendor_day = ?", [vendor_day]
-            ).fetchone()
-        return int(row[0]) if row else 0
-
-    def add(self, vendor_day: dt.date, n: int) -> None:
-        with self._tx() as c:
-            c.execute(
-                """insert into raw.proxy_quota values (?, greatest(?, 0), now()::timestamp)
-                   on conflict do update set ips_used = greatest(raw.proxy_quota.ips_used + ?, 0),
-                                             updated_at = excluded.updated_at""",
-                [vendor_day, n, n],
-            )

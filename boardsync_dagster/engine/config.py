@@ -220,7 +220,7 @@ class SyncConfig:
     )
     vendor_too_fast_limit: int = setting(
         5,
-        "Vendor 'too fast' answers tolerated in a row before giving up.",
+        "Vendor 'too fast' answers tolerated in a row before giving up; each doubles the wait before the next call.",
         section="stop rules",
         minimum=0,
         advanced=True,

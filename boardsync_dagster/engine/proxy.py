@@ -138,7 +138,6 @@ class ProxyManager:
         self._spares: list[Lease] = []
         self._extracting = False
         self._fatal: FatalSyncError | None = None
-        self._last_call_end: float | None = None
         self._vendor_clock = VendorClock()
         self._next_id = 1
         self._failed_addresses: set[tuple[str, int]] = set()
@@ -273,22 +272,40 @@ class ProxyManager:
     # --- the vendor -------------------------------------------------------------------------------------------
 
     def _extract(self, stop_event: threading.Event | None) -> list[Lease]:
-        """Call the vendor (spaced, bounded retries) until it issues IPs or the run must stop."""
+        """Call the vendor (spaced across every process of the account, bounded retries) until it issues IPs or
+        the run must stop."""
         unreachable = too_fast = unknown = unusable = 0
         while True:
-            self._wait_for_slot(stop_event)
-            day = self._reserve()
+            claimed = self._wait_for_slot(stop_event)
+            try:
+                day = self._reserve()
+            except FatalSyncError:
+                # No call was made: give the slot back now instead of holding it for `timeout`.
+                self._ledger("written", self.ledger.call_ended, claimed, self._wall())
+                raise
             self.stats.vendor_calls += 1
+            hold = 0.0  # extra seconds every consumer of the account waits before the next call
+            answer = refusal = None
             sent = self.clock.now()
             try:
                 reply = self._vendor_get(self.settings.proxy_api or "", self.config.timeout)
                 status, text = reply[0], reply[1]
                 self._vendor_clock.observe(sent, self.clock.now(), reply[2] if len(reply) > 2 else None)
+                if 0 < status < 500:
+                    # Expiries are read in the vendor's clock (relative ones from its "now"), then moved to ours.
+                    offset = self._vendor_clock.offset()
+                    vendor_now = self.clock.now() - dt.timedelta(seconds=offset)
+                    answer = parse_answer(text, self.settings.vendor_format, vendor_now)
+                    refusal = refusal_of(answer, status)
+                if refusal is Refusal.TOO_FAST:
+                    # The vendor wants more room than min_interval gives: back off, doubling, for everyone.
+                    too_fast += 1
+                    hold = self.config.min_interval * (2**too_fast - 1)
             except requests.RequestException as exc:
                 status, text = 0, type(exc).__name__
             finally:
-                self._last_call_end = self.clock.monotonic()
-            if status == 0 or status >= 500:
+                self._ledger("written", self.ledger.call_ended, claimed, self._wall() + hold)
+            if answer is None:
                 self._release(day, 1)
                 unreachable += 1
                 self.stats.vendor_unreachable += 1
@@ -298,10 +315,6 @@ class ProxyManager:
                         f"(last: {self.redact(text)[:80] if status == 0 else f'HTTP {status}'})"
                     )
                 continue
-            # Expiries are read in the vendor's clock (relative ones from its "now"), then moved to ours.
-            offset = self._vendor_clock.offset()
-            vendor_now = self.clock.now() - dt.timedelta(seconds=offset)
-            answer = parse_answer(text, self.settings.vendor_format, vendor_now)
             if answer.endpoints:
                 self._release(day, 1 - len(answer.endpoints))
                 self.stats.ips_used += len(answer.endpoints)
@@ -319,17 +332,13 @@ class ProxyManager:
             self.stats.refusals += 1
             # Mask first, then shorten: a secret cut in two would no longer be recognised.
             message = self.redact(answer.message)[:MESSAGE_CHARS]
-            refusal = answer.refusal
-            if refusal in (Refusal.UNKNOWN, Refusal.UNUSABLE):
-                # Words we cannot read: HTTP's own word decides, if it has one.
-                refusal = {429: Refusal.TOO_FAST, 401: Refusal.AUTH, 403: Refusal.AUTH}.get(status, refusal)
             if refusal is Refusal.TOO_FAST:
                 self._release(day, 1)
-                too_fast += 1
                 self.stats.too_fast += 1
                 if too_fast > self.config.vendor_too_fast_limit:
                     raise VendorUnavailable(
-                        f"the vendor keeps answering 'too fast' ({message}); raise min_interval"
+                        f"the vendor kept answering 'too fast' ({message}) after {too_fast} ever longer "
+                        "waits; raise min_interval"
                     )
                 continue
             if refusal is Refusal.UNKNOWN:
@@ -347,9 +356,8 @@ class ProxyManager:
                 continue
             if refusal is Refusal.QUOTA:
                 self._release(day, 1)
-                with self._lock:
-                    # The vendor knows better than our ledger (another consumer?): record the day as spent.
-                    self._ledger_add(day, self.config.max_ips - self._ledger_used(day))
+                # The vendor knows better than our ledger (another consumer?): record the day as spent.
+                self._ledger("written", self.ledger.mark_spent, day, self.config.max_ips)
                 raise QuotaExhausted(
                     f"the vendor says the daily quota is spent: {message}; {self._renewal()}"
                 )
@@ -359,46 +367,54 @@ class ProxyManager:
             # Garbage: the vendor may have counted an IP, so the reservation stays.
             raise VendorAnswerError(f"unusable vendor answer (HTTP {status}): {message}")
 
-    def _wait_for_slot(self, stop_event: threading.Event | None) -> None:
-        if self._last_call_end is not None:
-            wait = self._last_call_end + self.config.min_interval - self.clock.monotonic()
-            if wait > 0 and self.clock.sleep(wait, stop_event):
+    def _wall(self) -> float:
+        """Epoch seconds from the injected clock: the call spacing is shared with other processes."""
+        return self.clock.now().timestamp()
+
+    def _wait_for_slot(self, stop_event: threading.Event | None) -> float:
+        """Claim the account's next vendor call in the ledger, waiting while another thread or process holds it
+        or called less than min_interval ago. Returns the claim's marker for call_ended.
+
+        The account is marked busy for `timeout` (the longest a call takes), so no other process calls while
+        this call is in flight; a waiter re-checks at least every min_interval, so a call that ends early frees
+        the slot early. Each round sleeps a positive time, so the loop ends once nobody else is calling."""
+        cfg = self.config
+        while True:
+            if stop_event is not None and stop_event.is_set():
                 raise Stopped("stop requested")
-        if stop_event is not None and stop_event.is_set():
-            raise Stopped("stop requested")
+            now = self._wall()
+            wait = self._ledger("written", self.ledger.claim_call, now, cfg.min_interval, cfg.timeout)
+            if wait is None:
+                return now + cfg.timeout
+            pause = min(wait, max(cfg.min_interval, cfg.poll_interval)) or cfg.poll_interval
+            if self.clock.sleep(pause, stop_event):
+                raise Stopped("stop requested")
 
     def _reserve(self) -> object:
-        """Count one IP before asking for it, so a crash mid-call never under-counts the day."""
+        """Count one IP before asking for it (a crash mid-call never under-counts the day), atomically against
+        the cap, so two processes can never both take the last IP."""
         with self._lock:
             per_run = self.config.max_ips_per_run
             if per_run is not None and self.stats.ips_used >= per_run:
                 raise IpBudgetSpent(f"this run has used its cap of {per_run} IPs (max_ips_per_run)")
-            day = vendor_day(self.clock.now())
-            used = self._ledger_used(day)
-            if used >= self.config.max_ips:
-                raise QuotaExhausted(
-                    f"the daily proxy quota is spent: {used}/{self.config.max_ips} IPs used on vendor day {day}; "
-                    f"{self._renewal()}"
-                )
-            self._ledger_add(day, 1)
-            return day
+        day = vendor_day(self.clock.now())
+        if not self._ledger("written", self.ledger.reserve, day, 1, self.config.max_ips):
+            used = self._ledger("read", self.ledger.used, day)
+            raise QuotaExhausted(
+                f"the daily proxy quota is spent: {used}/{self.config.max_ips} IPs used on vendor day {day}; "
+                f"{self._renewal()}"
+            )
+        return day
 
     def _release(self, day, n: int) -> None:
         if n:
-            with self._lock:
-                self._ledger_add(day, -n)
+            self._ledger("written", self.ledger.add, day, -n)
 
-    def _ledger_used(self, day) -> int:
+    def _ledger(self, what: str, method, *args):
         try:
-            return self.ledger.used(day)
-        except Exception as exc:  # a ledger we cannot read must stop the run, not kill a worker thread
-            raise LedgerUnavailable(f"the quota ledger cannot be read: {self.redact(str(exc))}") from exc
-
-    def _ledger_add(self, day, n: int) -> None:
-        try:
-            self.ledger.add(day, n)
-        except Exception as exc:
-            raise LedgerUnavailable(f"the quota ledger cannot be written: {self.redact(str(exc))}") from exc
+            return method(*args)
+        except Exception as exc:  # a ledger we cannot use must stop the run, not kill a worker thread
+            raise LedgerUnavailable(f"the quota ledger cannot be {what}: {self.redact(str(exc))}") from exc
 
     def _renewal(self) -> str:
         now = self.clock.now()
@@ -466,7 +482,9 @@ class ProxyManager:
         """IPs the vendor account has left today, by the ledger; None in direct or fixed-proxy mode."""
         if self.settings.mode != "vendor":
             return None
-        return max(self.config.max_ips - self._ledger_used(vendor_day(self.clock.now())), 0)
+        return max(
+            self.config.max_ips - self._ledger("read", self.ledger.used, vendor_day(self.clock.now())), 0
+        )
 
     def _shown_api(self) -> str:
         return mask_url(self.settings.proxy_api or "")
@@ -477,3 +495,10 @@ def http_get(url: str, timeout: float) -> tuple[int, str, str | None]:
         session.trust_env = False
         resp = session.get(url, timeout=timeout)
         return resp.status_code, resp.text, resp.headers.get("Date")
+
+
+def refusal_of(answer, status: int) -> Refusal | None:
+    """The refusal an answer means: the vendor's own (code, then words); for words we cannot read, HTTP's."""
+    if answer.refusal in (Refusal.UNKNOWN, Refusal.UNUSABLE):
+        return {429: Refusal.TOO_FAST, 401: Refusal.AUTH, 403: Refusal.AUTH}.get(status, answer.refusal)
+    return answer.refusal

@@ -238,6 +238,41 @@ def test_too_fast_waits_and_retries(clock):
     assert vendor.calls[1] - vendor.calls[0] >= CFG.min_interval
 
 
+def test_too_fast_backs_off_doubling_and_does_not_stop(clock):
+    """A 'too fast' answer is a reason to wait: each one doubles the wait before the account's next call."""
+    vendor = FakeVendor(clock, lambda n: (200, "请2秒后再试") if n <= 4 else (200, "10.0.0.1:8080"))
+    pm = manager(clock, vendor, SyncConfig(seed=1, vendor_too_fast_limit=4))
+    assert pm.acquire().label == "10.0.0.1:8080"
+    gaps = [b - a for a, b in zip(vendor.calls, vendor.calls[1:], strict=False)]
+    m = CFG.min_interval
+    assert gaps == pytest.approx([2 * m, 4 * m, 8 * m, 16 * m])
+
+
+def test_two_managers_on_one_account_share_the_vendor_spacing(clock):
+    """Two runs of one account (two processes, here two managers on one ledger) space their vendor calls as one."""
+    ledger, vendor = MemoryLedger(), FakeVendor(clock)
+    config = SyncConfig(seed=1, ban_stop_after=10_000, max_ips=1000)
+    managers = [manager(clock, vendor, config, ledger) for _ in range(2)]
+    errors = []
+
+    def hammer(pm):
+        try:
+            for _ in range(10):
+                pm.mark_failed(pm.acquire())
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=hammer, args=(pm,)) for pm in managers for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and not any(t.is_alive() for t in threads)
+    assert len(vendor.calls) == 60
+    gaps = [b - a for a, b in zip(vendor.calls, vendor.calls[1:], strict=False)]
+    assert min(gaps) >= CFG.min_interval - 1e-9
+
+
 def test_too_fast_forever_gives_up_bounded(clock):
     vendor = FakeVendor(clock, lambda n: (200, "请2秒后再试"))
     pm = manager(clock, vendor, SyncConfig(seed=1, vendor_too_fast_limit=3))

@@ -201,10 +201,11 @@ def complete_boards(db: Path) -> set[str]:
 
 
 def ledger_used(db: Path) -> int:
-    if not table_exists(db, "proxy_quota"):
+    """IPs the DuckDB file's ledger counts today (one vendor account per test)."""
+    if not table_exists(db, "vendor_quota"):
         return 0
-    rows = query(db, "select ips_used from raw.proxy_quota where vendor_day = ?", [today()])
-    return int(rows[0][0]) if rows else 0
+    rows = query(db, "select sum(ips_used) from raw.vendor_quota where vendor_day = ?", [today()])
+    return int(rows[0][0] or 0)
 
 
 def truth_rows(sim: Simulator, boards: set[str] | None = None) -> set[tuple[str, str, str, str]]:

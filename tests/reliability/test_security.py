@@ -142,7 +142,14 @@ def test_no_secret_in_any_output_of_a_whole_sync(tmp_path: Path, monkeypatch: py
             for event in failed.all_events:
                 assert_no_secret_piece(serialize_value(event), "an in-process event")
 
-    for name in ("board_list", "board_members", "board_sync_status", "member_checkpoint", "proxy_quota"):
+    for name in (
+        "board_list",
+        "board_members",
+        "board_sync_status",
+        "member_checkpoint",
+        "vendor_quota",
+        "vendor_calls",
+    ):
         for row in query(db, f"select * from raw.{name}"):
             assert_no_secret_piece(" ".join(map(str, row)), f"raw.{name}")
     assert query(db, "select count(*) from marts.board_membership_current")[0][0] > 0, "dbt ran"

@@ -12,6 +12,8 @@ MODULES = [
     "boardsync_dagster.commands.sync",
     "boardsync_dagster.commands.demo",
     "boardsync_dagster.commands.bench",
+    "boardsync_dagster.commands.queries",
+    "boardsync_dagster.commands.export",
 ]
 
 

@@ -123,4 +123,4 @@ def table(frame) -> str:
     console = Console(width=10_000, file=io.StringIO(), color_system=None)
     console.print(view)
     lines = [line.rstrip() for line in console.file.getvalue().splitlines()]
-    return "\n".join([*lines, f"({frame.height} row{"" if frame.height == 1 else "s"})"]) + "\n"
+    return "\n".join([*lines, f"({frame.height} row{'' if frame.height == 1 else 's'})"]) + "\n"

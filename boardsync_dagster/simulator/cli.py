@@ -9,6 +9,7 @@ import sys
 import threading
 
 from boardsync_dagster.simulator.formats import FORMATS
+from boardsync_dagster.simulator.levels import WORLDS
 from boardsync_dagster.simulator.profiles import PROFILES
 from boardsync_dagster.simulator.server import Simulator
 
@@ -25,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--vendor-format", choices=FORMATS, default="text")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--boards-scale", type=float, default=1.0, help="x the seed run's 527 boards")
+    parser.add_argument(
+        "--world", choices=WORLDS, default="seed", help="seed: 86 industries; levels2026: ~496 in 3 levels"
+    )
     parser.add_argument("--vendor-key", default="sim-key")
     parser.add_argument("--quota", type=int, default=200, help="IPs per vendor day")
     parser.add_argument("--min-interval", type=float, default=2.0, help="simulated s between vendor calls")
@@ -50,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         quota=args.quota,
         min_interval=args.min_interval,
         ip_ttl=args.ip_ttl,
+        world=args.world,
     )
     with sim:
         urls = {"eastmoney_url": sim.eastmoney_url, "vendor_url": sim.vendor_url, "stats_url": sim.stats_url}

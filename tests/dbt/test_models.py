@@ -1,12 +1,11 @@
 """Runs the scenario day by day through `dbt build` and checks every mart row by row."""
 
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.dbt.raw_tables import Board, query, run_dbt, write_day
+from tests.dbt.raw_tables import Board, copy_db, query, run_dbt, write_day
 from tests.dbt.scenario import D1, D2, D3, D3_STORED, D4, D5, D6, D6_FIRST_SYNC, DAYS
 
 MARTS = (
@@ -24,15 +23,6 @@ MARTS = (
 
 def marts(db: Path) -> dict[str, list[tuple]]:
     return {name: query(db, f"select * from marts.{name} order by all") for name in MARTS}
-
-
-def copy_db(db: Path, name: str) -> Path:
-    folder = db.parent.parent / name
-    folder.mkdir()
-    # dbt-duckdb keeps the database open in this process: write everything to the file before copying it.
-    query(db, "checkpoint")
-    shutil.copy(db, folder / db.name)
-    return folder / db.name
 
 
 @pytest.fixture(scope="module")

@@ -65,8 +65,8 @@ def connect(db: str | Path | None = None) -> Iterator[duckdb.DuckDBPyConnection]
     try:
         yield con
     except duckdb.CatalogException as exc:
-        missing = re.search(r"with name (\w+) does not exist", str(exc))
-        name = missing.group(1) if missing else "a mart"
+        missing = re.search(r'with name "?([\w.]+)"? does not exist', str(exc))
+        name = missing.group(1) if missing else "the marts"
         raise QueryError(f"{path} has no {name}: {_DBT_HINT}") from None
     finally:
         con.close()

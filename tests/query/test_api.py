@@ -7,14 +7,9 @@ from datetime import date, timedelta
 import pytest
 
 from boardsync_dagster import query
-from tests.query.world import FIRST, LAST, World, build, calendar
+from tests.query.world import FIRST, LAST, World, calendar
 
 ASKED_DAYS = calendar(FIRST, LAST + timedelta(days=1))  # every day, and one after the last sync
-
-
-@pytest.fixture(scope="module", params=["seed", "levels2026"])
-def world(request, tmp_path_factory) -> World:
-    return build(request.param, tmp_path_factory.mktemp(request.param))
 
 
 def interesting_boards(world: World) -> set[str]:

@@ -54,5 +54,5 @@ def run(args: argparse.Namespace) -> int:
             (days,) = query.first_row(con, "select count(*) from marts.complete_days")
     except query.QueryError as exc:
         return fail(args, str(exc))
-    print(f"exported {days} complete days to {out}", file=sys.stderr)
+    print(f"exported {days} complete day{'' if days == 1 else 's'} to {out}", file=sys.stderr)
     return 0

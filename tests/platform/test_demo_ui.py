@@ -1,0 +1,45 @@
+"""`boardsync demo --ui`: what `dagster dev` is pointed at, scaled like the demo, with a week of partitions."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+
+from boardsync_dagster.commands import demo
+from boardsync_dagster.engine.clock import SHANGHAI
+
+PROBE = """
+import json
+from boardsync_dagster.demo_ui import defs
+from boardsync_dagster.partitions import DAILY
+eastmoney = defs.resources["eastmoney"]
+proxy = defs.resources["proxy"]
+print(json.dumps({
+    "first_partition": DAILY.get_first_partition_key(),
+    "req_delay_max": eastmoney.req_delay_max,
+    "time_scale": eastmoney.time_scale,
+    "ip_ttl": proxy.ip_ttl,
+}))
+"""
+
+
+def test_the_ui_runs_the_demo_scaled_sync_from_a_week_ago(tmp_path):
+    args = argparse.Namespace(db=str(tmp_path / "demo.duckdb"), scale=0.1)
+    env = demo.ui_environment(args, "http://127.0.0.1:1/api", "http://127.0.0.1:2/get?key=sim&num=1")
+    week_ago = dt.datetime.now(SHANGHAI).date() - dt.timedelta(days=demo.UI_DAYS - 1)
+    assert env["BOARDSYNC_FIRST_DAY"] == week_ago.isoformat()
+    assert env["BOARDSYNC_DB"] == str(tmp_path / "demo.duckdb")
+
+    done = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.splitlines()[-1])
+    eastmoney, proxy = demo.scaled_knobs(0.1)
+    assert seen == {
+        "first_partition": week_ago.isoformat(),
+        "req_delay_max": eastmoney["req_delay_max"],
+        "time_scale": 0.1,
+        "ip_ttl": proxy["ip_ttl"],
+    }

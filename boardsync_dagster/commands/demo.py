@@ -7,6 +7,7 @@ few timeouts). Every duration of the sync is scaled like the simulator's, so the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ DEMO_DB = "data/demo.duckdb"
 DEFAULT_SCALE = 0.2
 DEMO_HOME = "data/demo-dagster-home"
 UI_DAYS = 7  # the partitions the UI offers: this many days up to today
+STOP_WAIT_S = 20.0  # how long the UI may take to stop on each signal
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -156,13 +158,32 @@ def serve_ui(args: argparse.Namespace, sim) -> int:
         f"about a minute). Data: {args.db}. Ctrl-C stops.",
         file=sys.stderr,
     )
-    ui = subprocess.Popen(command, env=env)
+    # Its own process group, so a stop reaches dagster dev's webserver and daemon too; SIGINT back to its default
+    # there (a shell's background job passes "ignore" on), as dagster dev shuts down cleanly on SIGINT.
+    ui = subprocess.Popen(
+        command,
+        env=env,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         return ui.wait()
     except KeyboardInterrupt:
-        ui.send_signal(signal.SIGINT)  # dagster dev stops its webserver and daemon on SIGINT
+        return stop(ui)
+
+
+def interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def stop(ui: subprocess.Popen) -> int:
+    """SIGINT, then SIGTERM, then SIGKILL to the UI's process group, each given STOP_WAIT_S seconds."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(ui.pid, signum)
         try:
-            return ui.wait(timeout=30)
+            return ui.wait(timeout=STOP_WAIT_S)
         except subprocess.TimeoutExpired:
-            ui.kill()
-            return ui.wait()
+            continue
+    return ui.wait()

@@ -5,11 +5,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+import requests
 
 from boardsync_dagster.commands import demo
 from boardsync_dagster.engine.clock import SHANGHAI
+from tests.platform.test_webserver import START_TIMEOUT_S, free_port, graphql, wait_until
 
 PROBE = """
 import json
@@ -43,3 +50,33 @@ def test_the_ui_runs_the_demo_scaled_sync_from_a_week_ago(tmp_path):
         "time_scale": 0.1,
         "ip_ttl": proxy["ip_ttl"],
     }
+
+
+PARTITIONS = """{ partitionSetsOrError(repositorySelector: {repositoryName: "__repository__",
+  repositoryLocationName: "boardsync_dagster.demo_ui"}, pipelineName: "board_sync_job") {
+  ... on PartitionSets { results { partitionsOrError { ... on Partitions { results { name } } } } } } }"""
+
+
+def test_demo_ui_serves_a_week_of_partitions_and_stops_on_sigterm(tmp_path):
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("boardsync")), "demo", "--ui", "--port", str(port)]
+    env = {**os.environ, "DAGSTER_HOME": ""}  # the demo sets its own home
+    proc = subprocess.Popen([*command, "--db", str(tmp_path / "demo.duckdb")], env=env, cwd=tmp_path)
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def partitions():
+            (found,) = graphql(url, PARTITIONS)["partitionSetsOrError"]["results"]
+            return [p["name"] for p in found["partitionsOrError"]["results"]]
+
+        names = wait_until("the demo's partitions", START_TIMEOUT_S, partitions, proc)
+        today = dt.datetime.now(SHANGHAI).date()
+        assert names == [(today - dt.timedelta(days=n)).isoformat() for n in reversed(range(demo.UI_DAYS))]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=3 * demo.STOP_WAIT_S + 10) == 0
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{url}/server_info", timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

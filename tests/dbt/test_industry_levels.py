@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from boardsync_dagster import query
 from tests.dbt.raw_tables import Board, copy_db, run_dbt, write_day
 from tests.dbt.raw_tables import query as sql
@@ -25,6 +27,8 @@ BOARDS = [
     Board("BK0420", "己", "industry", ("300001", "300002")),
     Board("BK0421", "庚", "industry", ("300002", "300003")),
     Board("BK0900", "概念", "concept", ("600001", "000001")),
+    # Two codes under one name the same day: a name look-up must refuse to pick one.
+    Board("BK0901", "概念", "concept", ("600002",)),
 ]
 
 
@@ -58,3 +62,7 @@ def test_levels_parents_and_ambiguity(tmp_path):
     assert levels == [("BK0401", "BK0402", "BK0404", "甲Ⅲ")]
     assert query.boards("600001", DAY, level=1, db=db)["board_code"].to_list() == ["BK0401"]
     assert query.boards("000001", DAY, level=1, db=db).is_empty()  # ambiguous: no first level is guessed
+    with pytest.raises(
+        query.QueryError, match=r"'概念' names more than one board \(BK0900, BK0901\): ask by code"
+    ):
+        query.members("概念", DAY, db)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint format manifest dev bench clean postgres
+.PHONY: setup demo demo-ui test lint format manifest dev bench clean postgres
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -19,6 +19,9 @@ manifest: $(STAMP)
 
 demo: manifest
 	$(BIN)/boardsync demo
+
+demo-ui: manifest
+	$(BIN)/boardsync demo --ui
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import argparse
 
-from boardsync_dagster.commands import bench, demo, settings_cmd, sync
+from boardsync_dagster.commands import bench, demo, export, queries, settings_cmd, sync
 from boardsync_dagster.simulator import cli as simulate
 
-MODULES = [simulate, sync, demo, bench, settings_cmd]
+MODULES = [simulate, sync, demo, bench, settings_cmd, queries, export]
 
 
 def register_all(subparsers: argparse._SubParsersAction) -> None:

@@ -10,6 +10,7 @@ import threading
 
 from boardsync_dagster.simulator import ban_rules
 from boardsync_dagster.simulator.formats import FORMATS
+from boardsync_dagster.simulator.levels import WORLDS
 from boardsync_dagster.simulator.profiles import PROFILES
 from boardsync_dagster.simulator.server import Simulator
 
@@ -26,6 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--vendor-format", choices=FORMATS, default="text")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--boards-scale", type=float, default=1.0, help="x the seed run's 527 boards")
+    parser.add_argument(
+        "--world", choices=WORLDS, default="seed", help="seed: 86 industries; levels2026: ~496 in 3 levels"
+    )
     parser.add_argument("--vendor-key", default="sim-key")
     parser.add_argument("--quota", type=int, default=200, help="IPs per vendor day")
     parser.add_argument("--min-interval", type=float, default=2.0, help="simulated s between vendor calls")
@@ -69,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
             min_interval=args.min_interval,
             ip_ttl=args.ip_ttl,
             ban_rule=args.ban_rule,
+            world=args.world,
         )
     except ValueError as exc:  # a ban that would not outlast the IP, a bad format: one line, no traceback
         print(f"simulate: {exc}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class DayState:
     stocks: dict[str, Stock]
     boards: dict[str, BoardData]
     retired: frozenset[str] = frozenset()  # deleted board codes, never reused: codes are identity
+    deleted: dict[str, BoardData] = field(default_factory=dict)  # as they were last listed, to restore them
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def listed(self, kind: BoardKind) -> list[BoardData]:
@@ -83,6 +85,7 @@ class DayChanges:
     boards_added: list[Board] = field(default_factory=list)
     boards_deleted: list[Board] = field(default_factory=list)
     boards_renamed: list[tuple[Board, Board]] = field(default_factory=list)  # (before, after)
+    boards_restored: list[Board] = field(default_factory=list)  # deleted earlier, listed again as they were
 
 
 def generate(seed: int = 0, boards_scale: float = 1.0) -> DayState:
@@ -130,7 +133,7 @@ def mark_over_reported(state: DayState, share: float, seed: int) -> DayState:
         code: BoardData(b.board, b.members, over_reported=rng.random() < share)
         for code, b in state.boards.items()
     }
-    return DayState(state.day, state.stocks, boards, state.retired)
+    return dataclasses.replace(state, boards=boards, cache={})
 
 
 def advance(
@@ -141,8 +144,10 @@ def advance(
     boards_added: int = 1,
     boards_deleted: int = 1,
     boards_renamed: int = 1,
+    boards_restored: int = 0,
 ) -> tuple[DayState, DayChanges]:
-    """The next day: churn on concept boards only, so every stock stays in exactly one industry board."""
+    """The next day: churn on concept boards only, so every stock stays in exactly one industry board (per
+    level). boards_restored lists again boards deleted on earlier days, with their code, name and members."""
     day = state.day + 1
     rng = random.Random(f"boardsync-sim:{seed}:day:{day}")
     changes = DayChanges(day=day)
@@ -158,8 +163,10 @@ def advance(
         ]
 
     retired = set(state.retired)
+    deleted = dict(state.deleted)
     for code in rng.sample(concepts(), min(boards_deleted, len(concepts()))):
-        changes.boards_deleted.append(boards.pop(code).board)
+        deleted[code] = boards.pop(code)
+        changes.boards_deleted.append(deleted[code].board)
         retired.add(code)
 
     taken = {b.board.name for b in boards.values()}
@@ -204,8 +211,15 @@ def advance(
         boards[board.code] = BoardData(board, _sample(rng, stock_codes, size))
         changes.boards_added.append(board)
 
+    # Drawn last and only when asked, so the default days stay what they were for a seed.
+    if boards_restored:
+        returning = [c for c in sorted(state.deleted) if c not in boards]
+        for code in rng.sample(returning, min(boards_restored, len(returning))):
+            boards[code] = deleted.pop(code)
+            changes.boards_restored.append(boards[code].board)
+
     ordered = dict(sorted(boards.items()))
-    return DayState(day, state.stocks, ordered, frozenset(retired)), changes
+    return DayState(day, state.stocks, ordered, frozenset(retired), deleted), changes
 
 
 def _stocks(rng: random.Random, count: int) -> dict[str, Stock]:

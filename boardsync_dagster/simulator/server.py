@@ -7,7 +7,7 @@ import time
 from types import TracebackType
 
 from boardsync_dagster.engine.types import Board, Member
-from boardsync_dagster.simulator import dataset
+from boardsync_dagster.simulator import dataset, levels
 from boardsync_dagster.simulator.ban_rules import BanRule, name_of
 from boardsync_dagster.simulator.dataset import DayChanges
 from boardsync_dagster.simulator.eastmoney import CLIST_PATH, EastmoneyServer
@@ -40,6 +40,7 @@ class Simulator:
         min_interval: float = 2.0,
         ip_ttl: float = 60.0,
         ban_rule: str | BanRule | None = None,
+        world: str = "seed",
     ) -> None:
         if scale <= 0:
             raise ValueError("scale must be > 0")
@@ -51,7 +52,7 @@ class Simulator:
             prof,
             scale,
             seed,
-            dataset.mark_over_reported(dataset.generate(seed, boards_scale), prof.over_report, seed),
+            dataset.mark_over_reported(levels.generate(seed, boards_scale, world), prof.over_report, seed),
         )
         self._eastmoney = EastmoneyServer(self._runtime)
         host, port = self._eastmoney.server_address[:2]
@@ -124,6 +125,7 @@ class Simulator:
         boards_added: int = 1,
         boards_deleted: int = 1,
         boards_renamed: int = 1,
+        boards_restored: int = 0,
     ) -> DayChanges:
         state, changes = dataset.advance(
             self._runtime.state,
@@ -133,6 +135,7 @@ class Simulator:
             boards_added,
             boards_deleted,
             boards_renamed,
+            boards_restored,
         )
         self._runtime.state = dataset.mark_over_reported(state, self._runtime.profile.over_report, self.seed)
         return changes

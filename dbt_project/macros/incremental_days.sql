@@ -91,3 +91,22 @@
     {% endset %}
     {{ return(run_query(query).columns[0].values()[0]) }}
 {% endmacro %}
+
+
+{#
+  post_hook of board_membership_history: last_observed of every stay, fixed wherever it is not yet right. Done
+  after the insert rather than in the select because the select rewrites only the stays whose end moved, while
+  a day completed late or a new latest day moves last_observed of stays it keeps. Only rows that change are
+  written.
+#}
+{% macro set_last_observed() %}
+    update {{ this }} as stay
+    set last_observed = days.previous_complete_date
+    from {{ ref('complete_days') }} as days
+    where days.snapshot_date = stay.valid_to
+        and stay.last_observed is distinct from days.previous_complete_date;
+    update {{ this }}
+    set last_observed = (select max(snapshot_date) from {{ ref('complete_days') }})
+    where valid_to is null
+        and last_observed is distinct from (select max(snapshot_date) from {{ ref('complete_days') }});
+{% endmacro %}

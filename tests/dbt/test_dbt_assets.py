@@ -30,6 +30,9 @@ def test_models_are_assets_downstream_of_the_raw_assets():
         "marts/board_membership_current",
         "marts/stock_boards",
         "marts/board_daily_stats",
+        "marts/day_coverage",
+        "marts/board_names",
+        "marts/industry_levels",
     }
     assert assets.asset_deps[key("staging/stg_board_list")] == {key("raw/board_list")}
     assert assets.asset_deps[key("staging/stg_board_members")] == {key("raw/board_members")}

@@ -11,7 +11,7 @@ import dagster as dg
 import pytest
 
 from boardsync_dagster.simulator import Simulator
-from tests.jobrun import TODAY, job_knobs
+from tests.jobrun import job_settings, today
 from tests.production.deployment import Deployment, dagster_url
 from tests.reliability.conftest import list_pages, member_pages, wait_until
 
@@ -26,8 +26,7 @@ MONITORING_POLL_S = 2
 
 
 def run_config(**knobs: object) -> dict:
-    eastmoney, proxy = job_knobs(SCALE, TIMEOUT_S, **knobs)
-    return {"resources": {"eastmoney": {"config": eastmoney}, "proxy": {"config": proxy}}}
+    return {"resources": {"sync": {"config": job_settings(SCALE, TIMEOUT_S, **knobs)}}}
 
 
 def events(instance: dg.DagsterInstance, run_id: str, kind: dg.DagsterEventType) -> list:
@@ -45,7 +44,7 @@ def members_metadata(instance, run_id: str) -> dict:
     (entry,) = [
         e
         for e in events(instance, run_id, dg.DagsterEventType.ASSET_MATERIALIZATION)
-        if e.dagster_event.asset_key == dg.AssetKey("board_members")
+        if e.dagster_event.asset_key == dg.AssetKey(["raw", "board_members"])
     ]
     return {k: v.value for k, v in entry.dagster_event.materialization.metadata.items()}
 
@@ -81,15 +80,15 @@ def test_two_runs_of_today_at_once_share_the_day_and_fetch_each_board_once(deplo
     deployment, instance = deployed
     sim = deployment.sim
     boards = set(sim.truth())
-    deployment.launch(run_config(), TODAY, count=2)
+    deployment.launch(run_config(), today(), count=2)
     runs = wait_for_runs(deployment, instance, 2)
     assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * 2, deployment.log("code-server")
     first, second = (r.run_id for r in runs)
 
     # The fetch steps never overlapped: the second run fetched only after the first run's members were in.
     step = dg.DagsterEventType
-    assert step_time(instance, second, "board_list", step.STEP_START) >= step_time(
-        instance, first, "board_members", step.STEP_SUCCESS
+    assert step_time(instance, second, "raw__board_list", step.STEP_START) >= step_time(
+        instance, first, "raw__board_members", step.STEP_SUCCESS
     )
     # ...and it resumed from the first run's checkpoint: each board's pages were fetched once in all.
     assert members_metadata(instance, first)["boards_ok"] == len(boards)
@@ -109,7 +108,7 @@ def test_without_the_partition_limit_the_pool_holds_the_second_runs_fetch_steps(
     deployment, instance = deployed
     sim = deployment.sim
     boards = set(sim.truth())
-    deployment.launch(run_config(), TODAY, count=2)
+    deployment.launch(run_config(), today(), count=2)
     runs = wait_for_runs(deployment, instance, 2)
     assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * 2, deployment.log("code-server")
     step = dg.DagsterEventType
@@ -119,14 +118,14 @@ def test_without_the_partition_limit_the_pool_holds_the_second_runs_fetch_steps(
             step_time(instance, r.run_id, name, step.STEP_SUCCESS),
         )
         for r in runs
-        for name in ("board_list", "board_members")
+        for name in ("raw__board_list", "raw__board_members")
     )
     assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:], strict=False)), spans
     blocked = [
         e
         for r in runs
         for e in events(instance, r.run_id, step.ENGINE_EVENT)
-        if "pool" in (e.user_message or "") and e.step_key in ("board_list", "board_members")
+        if "pool" in (e.user_message or "") and e.step_key in ("raw__board_list", "raw__board_members")
     ]
     assert blocked, "no step waited for the pool: the two runs did not meet"
     fetched = sorted(members_metadata(instance, r.run_id)["boards_ok"] for r in runs)
@@ -139,13 +138,13 @@ def test_a_run_killed_with_kill_9_frees_its_slot_and_the_next_run_completes_the_
     sim = deployment.sim
     boards = set(sim.truth())
     # One worker and slower requests, so the members step is long enough to be killed part-way.
-    eastmoney, _ = job_knobs(SCALE, TIMEOUT_S)
+    scaled = job_settings(SCALE, TIMEOUT_S)
     slow = {
         "workers": 1,
-        "req_delay_min": 3 * eastmoney["req_delay_min"],
-        "req_delay_max": 3 * eastmoney["req_delay_max"],
+        "req_delay_min": 3 * scaled["req_delay_min"],
+        "req_delay_max": 3 * scaled["req_delay_max"],
     }
-    deployment.launch(run_config(**slow), TODAY, count=2)
+    deployment.launch(run_config(**slow), today(), count=2)
     in_members = list_pages(sim) + 3
     assert wait_until(lambda: sim.stats()["requests"] >= in_members, RUNS_S, interval=0.1), deployment.log(
         "daemon"

@@ -26,7 +26,9 @@ def test_two_cli_syncs_on_one_account_share_the_cap_and_the_spacing(tmp_path: Pa
     with Simulator(profile="calm", scale=SCALE, seed=41, boards_scale=0.4) as sim:
         env = {"BOARDSYNC_LEDGER_DSN": pg_dsn}
         runs = [
-            SyncProcess(tmp_path, sync_args(sim, tmp_path / f"{name}.duckdb", SCALE, **short), env, name)
+            SyncProcess(
+                tmp_path, sync_args(sim, tmp_path / f"{name}.duckdb", SCALE, **short), env, name, sim=sim
+            )
             for name in ("first", "second")
         ]
         finished = [run.finish() for run in runs]

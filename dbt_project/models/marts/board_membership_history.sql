@@ -2,6 +2,8 @@
 -- valid_from: the first complete day the stock was a member.
 -- valid_to:   the first complete day it was no longer a member (exclusive end), null while still a member.
 -- So a stock was in the board on complete day D when valid_from <= D and (valid_to is null or D < valid_to).
+-- last_observed: the last complete day it was seen a member (the complete day before valid_to, or the latest
+-- complete day while the stay is open). Between last_observed and valid_to there were only days not observed.
 -- Incremental: stays that ended before the rebuilt days are kept; stays still open at that point are re-closed
 -- from the rebuilt days' changes, and stays that begin in them are rebuilt.
 {{ config(
@@ -9,7 +11,11 @@
     incremental_strategy='delete+insert',
     unique_key=['board_code', 'stock_code', 'valid_from'],
     pre_hook="{{ delete_rebuilt_days('valid_from') }}",
-    post_hook="{{ log_built_days(built_from='board_membership_changes') }}",
+    on_schema_change='append_new_columns',
+    post_hook=[
+        "{{ set_last_observed() }}",
+        "{{ log_built_days(built_from='board_membership_changes') }}",
+    ],
 ) }}
 
 -- The incremental macros read complete_days: depends_on: {{ ref('complete_days') }}
@@ -41,7 +47,8 @@ select
     board_code,
     stock_code,
     event_date as valid_from,
-    next_event_date as valid_to
+    next_event_date as valid_to,
+    null::date as last_observed  -- set by the post_hook, which also moves it on stays the rebuild kept
 from paired
 where change = 'added'
     -- A kept stay whose end did not move needs no rewrite.

@@ -163,6 +163,7 @@ class ProxyManager:
                     break
                 # Single-flight: another thread is calling the vendor; wait for its lease instead of calling too.
                 self._lock.wait(self.config.poll_interval)
+        leases: list[Lease] = []
         try:
             leases = self._extract(stop_event)
         except FatalSyncError as exc:
@@ -171,13 +172,15 @@ class ProxyManager:
                     self._fatal = exc
                 raise
         finally:
+            # Publish, clear the flag and wake the waiters in one critical section: a waiter woken before the
+            # lease is published would find none and call the vendor a second time for the same need.
             with self._lock:
+                if leases:
+                    self._current = leases[0]
+                    self._spares.extend(leases[1:])
                 self._extracting = False
                 self._lock.notify_all()
-        with self._lock:
-            self._current = leases[0]
-            self._spares.extend(leases[1:])
-            return leases[0]
+        return leases[0]
 
     def report_success(self, lease: Lease) -> None:
         with self._lock:

@@ -1,5 +1,6 @@
 import datetime as dt
 import json
+import sys
 import threading
 
 import pytest
@@ -362,3 +363,30 @@ def test_a_vendor_message_echoing_the_key_across_the_cut_leaks_no_part_of_it(clo
         pm.acquire()
     message = str(caught.value)
     assert not any(KEY[:n] in message for n in range(4, len(KEY) + 1)) and "***" in message
+
+
+def test_single_flight_holds_under_fast_thread_switching(clock):
+    """Issue 11.8: the lease is published under the same lock that clears the in-flight flag, so a woken waiter
+    never finds 'no lease, nobody extracting' and calls the vendor a second time for the same need."""
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        extra = 0
+        for _ in range(300):
+            vendor = FakeVendor(clock)
+            pm = manager(clock, vendor)
+            barrier = threading.Barrier(6)
+
+            def acquire(pm=pm, barrier=barrier):
+                barrier.wait(10)
+                pm.acquire()
+
+            threads = [threading.Thread(target=acquire) for _ in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(10)
+            extra += len(vendor.calls) - 1
+    finally:
+        sys.setswitchinterval(switch)
+    assert extra == 0

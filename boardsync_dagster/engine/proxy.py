@@ -147,12 +147,12 @@ class ProxyManager:
 
     def acquire(self, stop_event: threading.Event | None = None) -> Lease:
         """The shared live lease, or a fresh one from the vendor. Raises a FatalSyncError when the run must stop."""
-        if self._fixed is not None:
-            return self._fixed
         with self._lock:
             while True:
                 if self._fatal is not None:
                     raise self._fatal
+                if self._fixed is not None:
+                    return self._fixed
                 if stop_event is not None and stop_event.is_set():
                     raise Stopped("stop requested")
                 lease = self._live_lease()
@@ -214,7 +214,8 @@ class ProxyManager:
 
     def _invalidate(self, lease: Lease, auth_refused: bool = False) -> None:
         if lease is self._fixed:
-            return  # a fixed proxy or direct: there is no other IP to switch to
+            self._fixed_banned(lease)
+            return
         lease.failed = True
         self._failed_addresses.add(lease.address)
         self.stats.ips_failed += 1
@@ -244,6 +245,17 @@ class ProxyManager:
             self._fatal = BanSuspected(
                 f"Eastmoney appears to ban every IP: the last {len(recent)} IPs all failed "
                 "before serving a single request"
+            )
+
+    def _fixed_banned(self, lease: Lease) -> None:
+        """A fixed proxy or direct connection has no other IP to switch to, so the vendor mode's rule (stop after
+        ban_stop_after IPs in a row each failed ip_fail_limit times) becomes: stop after as many failures in a row
+        on the one IP. Random drops never chain that long; a ban fails every request."""
+        limit = self.config.ban_stop_after * self.config.ip_fail_limit
+        if lease.consecutive_failures >= limit and self._fatal is None:
+            self._fatal = BanSuspected(
+                f"Eastmoney appears to ban this IP ({lease.label}): the last {lease.consecutive_failures} "
+                "requests all failed, and a fixed proxy or direct connection cannot switch to another IP"
             )
 
     def _live_lease(self) -> Lease | None:

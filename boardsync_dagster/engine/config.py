@@ -21,7 +21,17 @@ DURATION_FIELDS = (
     "expiry_margin",
     "poll_interval",
     "stop_grace",
+    "pace_start_spacing",
+    "pace_min_spacing",
+    "pace_max_spacing",
+    "pace_target_interval",
+    "pace_grow_every",
+    "pace_reprobe_after",
+    "ban_window_min",
+    "ban_window_max",
 )
+
+PACINGS = ("adaptive", "seed")
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,26 @@ class SyncConfig:
     # How often idle threads re-check the stop event; and how long a stop waits for in-flight workers.
     poll_interval: float = 0.2
     stop_grace: float = 1.0
+    # "adaptive": the ban model (engine/banmodel.py) paces each IP and decides how many IPs run at once.
+    # "seed": the seed's fixed req_delay_min..max before each request, one IP shared by all workers, TTL ip_ttl.
+    pacing: str = "adaptive"
+    # Adaptive pacing, seconds between two requests on ONE IP: where a run with nothing learned starts (cautious),
+    # the fastest it may go, and the slowest trickle it learns down to.
+    pace_start_spacing: float = 1.0
+    pace_min_spacing: float = 0.05
+    pace_max_spacing: float = 60.0
+    # Seconds between two requests of the whole run that adaptive pacing aims for (1/6 s: 6 requests/s, from as
+    # many IPs as the learned per-IP pace needs). The seed's six workers at 1-2 s made ~4 requests/s.
+    pace_target_interval: float = 0.15
+    # Until the first ban, the per-IP pace grows x1.25 every pace_grow_every seconds; after one, +10 % every
+    # pace_reprobe_after seconds without a ban (so a rule that loosens is found again).
+    pace_grow_every: float = 10.0
+    pace_reprobe_after: float = 60.0
+    # Ban windows the model considers, seconds: from ban_window_min doubling up to ban_window_max.
+    ban_window_min: float = 5.0
+    ban_window_max: float = 320.0
+    # Each IP's next request waits its spacing times 1..1+pace_jitter: never lock-step, never faster than learned.
+    pace_jitter: float = 0.2
 
     def validate(self) -> SyncConfig:
         """Raise ConfigError naming the first bad field and what to do; return self for chaining."""
@@ -93,6 +123,26 @@ class SyncConfig:
             "req_delay_min",
             self.req_delay_min <= self.req_delay_max,
             f"({self.req_delay_min}) must not exceed req_delay_max ({self.req_delay_max})",
+        )
+        _require(
+            "pacing", self.pacing in PACINGS, f"must be one of {', '.join(PACINGS)}, got {self.pacing!r}"
+        )
+        for name in ("pace_min_spacing", "pace_target_interval", "pace_grow_every", "pace_reprobe_after"):
+            _require(name, getattr(self, name) > 0, "must be > 0 seconds")
+        _require(
+            "pace_start_spacing",
+            self.pace_min_spacing <= self.pace_start_spacing <= self.pace_max_spacing,
+            "must lie between pace_min_spacing and pace_max_spacing",
+        )
+        _require(
+            "ban_window_min",
+            0 < self.ban_window_min <= self.ban_window_max,
+            "must be > 0 and <= ban_window_max",
+        )
+        _require(
+            "pace_jitter",
+            isinstance(self.pace_jitter, int | float) and 0 <= self.pace_jitter <= 1,
+            "must be a fraction between 0 and 1",
         )
         if self.max_ips_per_run is not None:
             _require(

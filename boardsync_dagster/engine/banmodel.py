@@ -1,0 +1,274 @@
+"""The ban model: Eastmoney's per-IP limit, learned during the run from how IPs die, and the pacing it allows.
+
+Eastmoney publishes no rule and changes it. What we can see is when each request went out on each IP, and when an
+IP that was serving starts failing every request (a ban). Two kinds of rule are modelled:
+- a sliding window, at most B requests in any W seconds: kept under by pacing each IP evenly, one request per
+  `spacing` seconds (an evenly spaced IP never has more than W / spacing + 1 requests in any W);
+- a total per IP: kept under by retiring an IP after `cap` requests.
+Windows are tried from `ban_window_min` to `ban_window_max`, doubling. After a ban, a window W is a candidate only
+if the banned IP's last W seconds held more requests than any IP ever held in W seconds unharmed; the limit is
+then at most (count - 1) in W. The tightest candidate sets the pace. When no window is a candidate but the IP's
+total is beyond any IP's unharmed total, the rule is a total cap. When nothing explains the ban, the rule changed:
+the unharmed evidence is forgotten and the pace cut multiplicatively.
+Without a ban the pace grows (x1.25 each `pace_grow_every` until the first ban, then +10 % each
+`pace_reprobe_after`), so a rule that loosens is found again. Not thread-safe: ProxyManager calls it under its lock.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from boardsync_dagster.engine.config import SyncConfig
+
+# Slow start: the pace multiplies by this each pace_grow_every until the first ban (TCP's slow start, gentler).
+SLOW_START = 1.25
+# After a ban has given a ceiling, each quiet pace_reprobe_after the pace probes this much higher.
+REPROBE = 1.10
+# A ban at the current pace slows it at least this much (AIMD's multiplicative decrease).
+DECREASE = 1.25
+# Probing past a learned window limit waits this many pace_reprobe_after since the last ban-driven change.
+PATIENCE = 4
+# A ban nothing explains (the rule got stricter): the pace is cut by this factor (AIMD's multiplicative decrease).
+CUT = 1.5
+# After a ban, IPs are paced this much slower than the banned IP's mean pace.
+MARGIN = 1.1
+# An IP whose failures before its final streak were this share of its requests is flaky, not banned.
+FLAKY_SHARE = 0.15
+
+
+@dataclass
+class Estimate:
+    """What was learned, in seconds of the configuration's time: kept per vendor account and day."""
+
+    spacing: float  # seconds between two requests on one IP
+    window: float | None = None  # the ban window that explained the last ban, seconds
+    window_limit: int | None = None  # at most this many requests in that window
+    cap: int | None = None  # at most this many requests per IP, in total
+    life: float | None = None  # how long an IP lives when the vendor does not say (None: not learned)
+    bans: int = 0  # bans observed (this run, plus the runs the estimate came from)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Estimate:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Ban:
+    """One observed ban: when, after how many requests, and how many fell in each window before it."""
+
+    at: float
+    served: int
+    counts: dict[float, int] = field(default_factory=dict)
+    verdict: str = ""  # window, cap, cap or window, echo, probe failed, rule changed, end of life
+    mean_spacing: float = 0.0  # the IP's age at the ban / requests it served
+
+
+def window_counts(times: list[float], windows: list[float]) -> dict[float, int]:
+    """The most requests any sliding window of each length held (times sorted)."""
+    best = {}
+    for w in windows:
+        start, most = 0, 0
+        for end, t in enumerate(times):
+            while times[start] <= t - w:
+                start += 1
+            most = max(most, end - start + 1)
+        best[w] = most
+    return best
+
+
+class BanModel:
+    def __init__(self, config: SyncConfig, now: float, start: Estimate | None = None) -> None:
+        self.cfg = config
+        windows, w = [], config.ban_window_min
+        while w <= config.ban_window_max + 1e-9:
+            windows.append(w)
+            w *= 2
+        self.windows = windows
+        start = start or Estimate(spacing=config.pace_start_spacing)
+        self._spacing = self._bounded(start.spacing)
+        self.window, self.window_limit, self.cap, self.bans = (
+            start.window,
+            start.window_limit,
+            start.cap,
+            start.bans,
+        )
+        self._life = start.life if start.life is not None else config.ip_ttl
+        self._life_fixed = False
+        self._proven_age = 0.0  # the oldest an IP has been seen serving
+        self._safe: dict[float, int] = dict.fromkeys(
+            windows, 0
+        )  # most requests any unharmed IP held per window
+        self._safe_total = 0
+        self._ceiling = start.window is not None or start.bans > 0  # slow start only when nothing is known
+        self._since = now  # when the pace last changed
+        self._adjusted_at = -math.inf  # when a ban last changed the pace
+        self._limit_spacing = self._spacing  # the pace the last ban implied
+        self._cap_confirmed = False
+        self._probed_at = -math.inf  # when the pace last went past the pace the last ban implied
+        self._cap_at = -math.inf
+        self._bans_seen: list[Ban] = []
+        self._before_cut: float | None = None
+        self.observed: list[Ban] = []
+        self.history: list[tuple[float, float, int | None]] = [(now, self._spacing, self.cap)]
+
+    # --- what the manager asks ---------------------------------------------------------------------------------
+
+    def spacing(self, now: float) -> float:
+        """Seconds between two requests on one IP, now (the pace grows while no ban is seen)."""
+        cfg = self.cfg
+        step, factor = (
+            (cfg.pace_reprobe_after, REPROBE) if self._ceiling else (cfg.pace_grow_every, SLOW_START)
+        )
+        while now - self._since >= step:
+            self._since += step
+            faster = self._spacing / factor
+            if self._ceiling and now - self._adjusted_at < PATIENCE * cfg.pace_reprobe_after:
+                # Past the pace a ban implied (is the rule looser now?) only after a long quiet time.
+                faster = max(faster, min(self._spacing, self._limit_spacing))
+            elif self._ceiling and faster < self._limit_spacing:
+                self._probed_at = self._since
+            if faster != self._spacing:
+                self._set(faster, self._since)
+        return self._spacing
+
+    @property
+    def learned(self) -> bool:
+        """True once a ban (this run or an earlier one) has set the pace: slow start is over."""
+        return self._ceiling
+
+    def cap_limit(self) -> int | None:
+        """Requests an IP may be sent in total before it is retired (None: no total limit known)."""
+        return self.cap
+
+    def life(self) -> float:
+        """How long to use an IP whose vendor states no expiry."""
+        return self._life
+
+    def estimate(self) -> Estimate:
+        life = self._life if self._life != self.cfg.ip_ttl else None
+        return Estimate(self._spacing, self.window, self.window_limit, self.cap, life, self.bans)
+
+    # --- what the manager tells --------------------------------------------------------------------------------
+
+    def unharmed(self, sent: list[float], age: float, now: float) -> None:
+        """An IP retired without a ban after these requests: every window it held is safe."""
+        self._learn_safe(sent)
+        if self.cap is not None and len(sent) >= self.cap:
+            # Retired at the cap unharmed. A cap seen once may be a window misread: try a little further.
+            quiet = now - self._cap_at >= PATIENCE * self.cfg.pace_reprobe_after
+            if not self._cap_confirmed or quiet:
+                self.cap = math.ceil(self.cap * REPROBE)
+        if not self._life_fixed and age >= self._life - 1e-9:
+            # It lived its whole assumed life unharmed: maybe the vendor's IPs live longer (learned upward).
+            self._life = min(self._life * REPROBE, self.cfg.ip_ttl * 4)
+        self._proven_age = max(self._proven_age, age)
+
+    def banned(self, sent: list[float], served: int, age: float, now: float, vendor_expiry: bool) -> Ban:
+        """An IP that served `served` requests failed every request since (sent: every request it was sent).
+
+        Returns the verdict, also kept in `observed`."""
+        before, failing = sent[:served], sent[: served + 1]
+        counts = window_counts(failing, self.windows) if failing else {}
+        if not vendor_expiry and age > self._proven_age and age >= 0.8 * self._life:
+            # Older than any IP seen serving and near the assumed life: the IP ended, Eastmoney did not ban it.
+            self._life, self._life_fixed = max(age - self.cfg.expiry_margin, self.cfg.ip_ttl / 4), True
+            self._learn_safe(before)
+            return self._keep(Ban(now, served, counts, "end of life"))
+        self.bans += 1
+        # IPs live at the last change still carry requests sent at the old pace: their bans echo that change.
+        echo = now - self._adjusted_at < self._life
+        # Its mean pace over its life, a little slower: under a sliding window, what it could not keep up.
+        implied = (age / served if served else self._spacing) * MARGIN
+        verdict = "echo"
+        if served >= self._safe_total and served > 0 and (self.cap is None or served < self.cap):
+            # Nobody went further unharmed: a total per IP explains it. Confirmed when a second IP dies at the
+            # same count, at another pace: then the pace cut the first one caused was the cap misread; undo it.
+            mean = age / served
+            confirmed = any(
+                abs(b.served - served) <= max(2, 0.05 * served) and abs(b.mean_spacing - mean) > 0.1 * mean
+                for b in self._bans_seen
+            )
+            # Our count includes requests that never reached Eastmoney (dropped by the proxy): never below its own.
+            self.cap = served
+            self._cap_confirmed = confirmed
+            self._cap_at = now
+            verdict = "cap"
+            if confirmed and self._before_cut is not None:
+                self._set(min(self._spacing, self._before_cut), now)
+                self._before_cut = None
+        if verdict != "cap" and now - self._probed_at < self._life:
+            # A probe past the pace the last ban implied failed: back to that pace, and wait long before the next.
+            self._before_cut = self._spacing
+            self._adjust(max(self._limit_spacing, self._spacing), now)
+            self._probed_at = -math.inf
+            verdict = "probe failed"
+        elif verdict != "cap" or not self._cap_confirmed:
+            # Paced at today's pace (not carrying an older, faster history) and dead long before the count that
+            # IPs used to reach; or, outside an echo, dead at a pace already held safely: the rule got stricter.
+            early = implied >= self._spacing and served < self._safe_total / 2
+            if early or (not echo and implied <= self._spacing and verdict != "cap"):
+                # Forget what was safe under the old rule and start again cautiously (TCP's timeout).
+                self._safe = dict.fromkeys(self.windows, 0)
+                self._safe_total = 0
+                self.cap, self._cap_confirmed = None, False
+                self._before_cut = self._spacing
+                self._adjust(max(self._spacing * CUT, self.cfg.pace_start_spacing), now)
+                self._ceiling = False
+                verdict = "rule changed"
+            elif implied > self._spacing:
+                # Multiplicative decrease, at least to the pace this IP could not keep.
+                self._before_cut = self._spacing
+                self._adjust(max(implied, self._spacing * DECREASE), now)
+                verdict = "window" if verdict != "cap" else "cap or window"
+        if verdict in ("window", "cap or window"):
+            longest = [w for w in self.windows if w < age and counts.get(w, 0) > max(self._safe[w], 1)]
+            if longest:  # for the report: the longest window that held more than any unharmed IP's
+                self.window, self.window_limit = longest[-1], counts[longest[-1]] - 1
+        self._bans_seen.append(Ban(now, served, counts, verdict, age / max(served, 1)))
+        self._learn_safe(before)
+        self._since = now
+        return self._keep(self._bans_seen[-1])
+
+    # --- inside ------------------------------------------------------------------------------------------------
+
+    def _learn_safe(self, sent: list[float]) -> None:
+        if not sent:
+            return
+        for w, n in window_counts(sent, self.windows).items():
+            self._safe[w] = max(self._safe[w], n)
+        self._safe_total = max(self._safe_total, len(sent))
+
+    def _adjust(self, spacing: float, now: float) -> None:
+        self._ceiling = True
+        self._adjusted_at = now
+        self._limit_spacing = self._bounded(spacing)
+        self._set(spacing, now)
+
+    def _set(self, spacing: float, now: float) -> None:
+        self._spacing = self._bounded(spacing)
+        self.history.append((now, self._spacing, self.cap))
+
+    def _bounded(self, spacing: float) -> float:
+        return min(max(spacing, self.cfg.pace_min_spacing), self.cfg.pace_max_spacing)
+
+    def _keep(self, ban: Ban) -> Ban:
+        self.observed.append(ban)
+        self.history.append((ban.at, self._spacing, self.cap))
+        return ban
+
+
+def leases_wanted(model: BanModel, now: float, backlog: int) -> int:
+    """IPs to keep live: enough that their paces add up to the run's target rate, never more than tasks waiting.
+
+    An IP carries life / spacing requests whatever the lease count, so the IPs a run costs follow the pace alone.
+    While the pace still grows with time (slow start), fewer leases send fewer requests at the slow early pace.
+    """
+    want = math.ceil(model.spacing(now) / model.cfg.pace_target_interval - 1e-9)
+    if not model.learned:
+        want = min(want, model.cfg.workers)
+    return max(1, min(want, max(backlog, 1)))

@@ -34,6 +34,7 @@ class BenchSpec:
     seed: int = 0  # repeat i uses seed + i, for the simulator's data and faults and for the engine
     same_seed: bool = False  # every repeat uses seed itself
     vendor: Vendor = field(default_factory=Vendor)
+    ban_rule: str | None = None  # a name of ban_rules.RULES or a spec string in place of the profile's rule
 
     def seeds(self) -> list[int]:
         return [self.seed if self.same_seed else self.seed + i for i in range(self.repeat)]
@@ -64,13 +65,13 @@ class _TimedClient:
             self.seconds.append(time.perf_counter() - started)
 
 
-def run_repeat(spec: BenchSpec, seed: int) -> dict:
-    """One repeat in this process: board list + members, exactness, figures. Simulated minutes, not real."""
+def run_repeat(spec: BenchSpec, seed: int, algorithm: str = "ours") -> dict:
+    """One repeat in this process: board list + members, exactness, figures. Simulated minutes, not real.
+
+    algorithm "ours" is the engine with its default configuration; "seed" the seed script's (seed_algorithm.py).
+    """
     from boardsync_dagster.engine.config import SyncConfig
     from boardsync_dagster.engine.eastmoney import EastmoneyClient
-    from boardsync_dagster.engine.fetcher import fetch_board_list, sync_members
-    from boardsync_dagster.engine.ledger import MemoryLedger
-    from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
     from boardsync_dagster.simulator import Simulator
 
     # The seed's parameters (SyncConfig's defaults), our overrides, then every duration scaled like the simulator.
@@ -86,27 +87,21 @@ def run_repeat(spec: BenchSpec, seed: int) -> dict:
         quota=spec.vendor.quota,
         min_interval=spec.vendor.min_interval,
         ip_ttl=spec.vendor.ip_life,
+        ban_rule=spec.ban_rule,
     )
     with sim:
         client = _TimedClient(EastmoneyClient(sim.eastmoney_url, config.timeout, config.page_size))
-        settings = ProxySettings(proxy_api=sim.vendor_url, vendor_format=spec.vendor_format)
-        proxies = ProxyManager(settings, config, MemoryLedger())
         done: dict = {}
         started = time.monotonic()
-        listed = fetch_board_list(client, proxies, config)
-        members = None
-        if listed.boards:
-            members = sync_members(
-                listed.boards,
-                client,
-                proxies,
-                config,
-                checkpoint=lambda result: done.__setitem__(result.board.code, result),
-            )
+        if algorithm == "seed":
+            listed, members, dead_on_arrival = _seed_run(spec, seed, sim.vendor_url, client, done)
+        else:
+            listed, members, dead_on_arrival = _our_run(spec, config, sim.vendor_url, client, done)
         elapsed = time.monotonic() - started
         truth = sim.truth()
         stats = sim.stats()
-    figures = _figures(listed, members, done, truth, stats, proxies.stats)
+    figures = _figures(listed, members, done, truth, stats, dead_on_arrival)
+    figures["algorithm"] = algorithm
     figures["minutes"] = elapsed / spec.scale / 60
     # Real time per request beyond the scaled latency: a constant that a smaller scale magnifies (docs/benchmark.md).
     overhead = max(0.0, statistics.median(client.seconds or [0.0]) - sim.profile.latency * spec.scale)
@@ -128,7 +123,49 @@ def run_repeat(spec: BenchSpec, seed: int) -> dict:
     return figures
 
 
-def _figures(listed, members, done: dict, truth: dict, stats: dict, proxy_stats) -> dict:
+def _our_run(spec: BenchSpec, config, vendor_url: str, client, done: dict) -> tuple:
+    """The engine as production runs it: the board list, then the members, one ProxyManager."""
+    from boardsync_dagster.engine.fetcher import fetch_board_list, sync_members
+    from boardsync_dagster.engine.ledger import MemoryLedger
+    from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
+
+    settings = ProxySettings(proxy_api=vendor_url, vendor_format=spec.vendor_format)
+    proxies = ProxyManager(settings, config, MemoryLedger())
+    listed = fetch_board_list(client, proxies, config)
+    members = None
+    if listed.boards:
+        checkpoint = lambda result: done.__setitem__(result.board.code, result)  # noqa: E731
+        members = sync_members(listed.boards, client, proxies, config, checkpoint=checkpoint)
+    return listed, members, proxies.stats.ips_dead_on_arrival
+
+
+def _seed_run(spec: BenchSpec, seed: int, vendor_url: str, client, done: dict) -> tuple:
+    """The seed's algorithm, its results in the engine's report shapes so that one _figures() serves both."""
+    from boardsync_dagster.engine.fetcher import BoardListResult
+    from boardsync_dagster.engine.types import SyncReport
+    from boardsync_dagster.seed_algorithm import SeedParams, SeedRun
+
+    params = SeedParams(workers=spec.workers, max_ips=spec.vendor.quota).scaled(spec.scale)
+    result = SeedRun(client, vendor_url, params, seed).run()
+    done.update(result.done)
+    lists_failed = [f for f in result.failures if f.board.code.startswith("list:")]
+    error = None if result.lists_complete else (result.stopped_reason or "board list failed")
+    listed = BoardListResult(
+        result.boards, {}, result.lists_complete, SyncReport(failures=lists_failed), error
+    )
+    members = SyncReport(
+        ips_used=result.ips_used,
+        requests=result.requests,
+        errors=result.errors,
+        failures=[f for f in result.failures if f not in lists_failed],
+        stopped_reason=result.stopped_reason,
+        vendor_refusals=result.vendor_refusals,
+        unfinished=result.unfinished,
+    )
+    return listed, members, None  # the seed never knew which of its IPs were dead on arrival
+
+
+def _figures(listed, members, done: dict, truth: dict, stats: dict, dead_on_arrival: int | None) -> dict:
     """The figures of one repeat; members is None when the list gave no board at all."""
     reports = [listed.report] + ([members] if members is not None else [])
     exact = {code for code, got in done.items() if code in truth and _exact(got, *truth[code])}
@@ -170,7 +207,8 @@ def _figures(listed, members, done: dict, truth: dict, stats: dict, proxy_stats)
         "vendor_refusals": stats["vendor_refusals"],
         "engine_refusals": sum(r.vendor_refusals for r in reports),
         "too_fast": stats["vendor_refusals"].get("too_fast", 0),
-        "ips_dead_on_arrival": proxy_stats.ips_dead_on_arrival,
+        "ips_dead_on_arrival": dead_on_arrival,
+        "vendor_ips_today": stats["vendor_ips_today"],
         "ips_issued": stats["ips_issued"],
         "permanent_failures": sum(len(r.failures) for r in reports),
         "stopped": next((r.stopped_reason for r in reports if r.stopped_reason), None),
@@ -206,9 +244,9 @@ def _rss_kib() -> int:
 # --- the parent: children, median --------------------------------------------------------------------------
 
 
-def run_child(spec: BenchSpec, seed: int) -> dict:
+def run_child(spec: BenchSpec, seed: int, algorithm: str = "ours") -> dict:
     """One repeat in a fresh interpreter, so its ru_maxrss is its own."""
-    payload = json.dumps({"spec": _spec_dict(spec), "seed": seed})
+    payload = json.dumps({"spec": _spec_dict(spec), "seed": seed, "algorithm": algorithm})
     proc = subprocess.run(
         [sys.executable, "-m", "boardsync_dagster.benchmark", payload],
         capture_output=True,
@@ -219,7 +257,7 @@ def run_child(spec: BenchSpec, seed: int) -> dict:
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
         raise RuntimeError(
-            f"benchmark repeat (seed {seed}) failed, exit {proc.returncode}: {proc.stderr[-2000:]}"
+            f"benchmark repeat ({algorithm}, seed {seed}) failed, exit {proc.returncode}: {proc.stderr[-2000:]}"
         )
     return json.loads(lines[-1])
 
@@ -267,7 +305,7 @@ def spec_from_dict(data: dict) -> BenchSpec:
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.ERROR)  # the engine's warnings are in the figures; keep stderr short
     request = json.loads(argv[0])
-    print(json.dumps(run_repeat(spec_from_dict(request["spec"]), request["seed"])))
+    print(json.dumps(run_repeat(spec_from_dict(request["spec"]), request["seed"], request["algorithm"])))
     return 0
 
 

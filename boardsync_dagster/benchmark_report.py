@@ -102,6 +102,73 @@ def render(result: dict) -> str:
     return "\n".join(lines)
 
 
+def render_rules(result: dict) -> str:
+    """The ban-rule comparison, one row per rule: seed algorithm · ours, the bound, the ratios (markdown)."""
+    spec = result["spec"]
+    seeds = ", ".join(str(s) for s in result["rules"][0]["seeds"]) if result["rules"] else ""
+    head = (
+        f"profile {spec['profile']} with each ban rule in place of its own, time scale {spec['scale']} (simulated "
+        f"minutes = real / scale), boards_scale {spec['boards_scale']}, vendor: 1 IP per "
+        f"{spec['vendor']['min_interval']:g} s, {spec['vendor']['quota']} a day, {spec['vendor']['ip_life']:g} s "
+        f"life; {spec['workers']} workers; seeds {seeds}. Cells are `seed algorithm · ours`: medians, and the "
+        "worst repeat for exactness, failures, quota, bans and refusals."
+    )
+    rows = [
+        (
+            "ban rule",
+            "boards exact (worst)",
+            "perm. failures",
+            "IPs",
+            "bound IPs (with dead)",
+            "ours / seed IPs",
+            "ours / bound IPs",
+            "simulated min",
+            "bound min",
+            "ours / seed min",
+            "bans",
+            "vendor refusals",
+            "quota used (of " + str(spec["vendor"]["quota"]) + ")",
+        )
+    ]
+    notes = []
+    for r in result["rules"]:
+        seed, ours, bound, ratios = r["seed"]["summary"], r["ours"]["summary"], r["bound"], r["ratios"]
+        rule = r["rule"] if r["rule"] == r["spec"] else f"{r['rule']} (`{r['spec']}`)"
+        rows.append(
+            (
+                rule,
+                f"{seed['exact_worst']} · {ours['exact_worst']} /{ours['boards_total']}",
+                f"{seed['permanent_failures']} · {ours['permanent_failures']}",
+                f"{_n(seed['ips'])} · {_n(ours['ips'])}",
+                f"{bound['ips']} ({bound['ips_with_dead']})",
+                _x(ratios["ips_ours_seed"]),
+                _x(ratios["ips_ours_bound"]),
+                f"{seed['minutes']:.2f} · {ours['minutes']:.2f}",
+                f"{bound['minutes']:.2f}",
+                _x(ratios["minutes_ours_seed"]),
+                f"{seed['bans']} · {ours['bans']}",
+                f"{seed['vendor_refusals_worst']} · {ours['vendor_refusals_worst']}",
+                f"{seed['quota_used_worst']} · {ours['quota_used_worst']}",
+            )
+        )
+        for algorithm in ("seed", "ours"):
+            for rep in r[algorithm]["repeats"]:
+                if rep["stopped"]:
+                    notes.append(f"- {r['rule']}, {algorithm}, seed {rep['seed']}: stopped: {rep['stopped']}")
+                missing = list(rep["missing_reasons"].items())
+                for code, reason in missing[:3]:
+                    notes.append(f"- {r['rule']}, {algorithm}, seed {rep['seed']}: missing {code}: {reason}")
+                if len(missing) > 3:
+                    notes.append(
+                        f"- {r['rule']}, {algorithm}, seed {rep['seed']}: {len(missing) - 3} more missing"
+                    )
+    return "\n".join([head, "", *_table(rows), *([""] + notes if notes else [])])
+
+
+def _x(ratio: float | None) -> str:
+    return f"{ratio:.2f}x" if ratio is not None else "-"
+
+
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]

@@ -1,6 +1,8 @@
 """`boardsync bench`: the engine against the simulator, the seed's table beside ours and the lower bound.
 
-Exit 1 when any board came back wrong (or missing without a reason), 0 otherwise. Docs: docs/benchmark.md.
+With --ban-rule or --matrix: per ban rule, the seed's algorithm and ours on the same seeds, the rule's bound and
+the ratios. Exit 1 when any board came back wrong (or missing without a reason), 0 otherwise. Docs:
+docs/benchmark.md.
 """
 
 from __future__ import annotations
@@ -28,6 +30,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--vendor-format", default="text", choices=FORMATS, help="Vendor answers (text).")
     parser.add_argument("--seed", type=int, default=0, help="Seed of repeat 1; repeat i uses seed + i - 1.")
     parser.add_argument("--same-seed", action="store_true", help="Every repeat uses --seed itself.")
+    rules = parser.add_mutually_exclusive_group()
+    rules.add_argument(
+        "--ban-rule",
+        action="append",
+        metavar="RULE",
+        help="Compare the seed's algorithm and ours under this ban rule (a name, e.g. w30-10s, or a spec such as "
+        "'30/10s,403'; repeatable). Names: docs/simulator.md.",
+    )
+    rules.add_argument(
+        "--matrix", action="store_true", help="Compare them under every named ban rule (docs/simulator.md)."
+    )
     parser.add_argument("--json", action="store_true", help="Also print the result as JSON on the last line.")
     parser.set_defaults(func=run)
 
@@ -39,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     if args.repeat < 1 or args.scale <= 0 or args.workers < 1 or args.boards_scale <= 0:
         print("bench: --repeat and --workers must be >= 1, --scale and --boards-scale > 0", file=sys.stderr)
         return 2
+    rules = _rules(args)
+    if rules is None:
+        return 2
     spec = BenchSpec(
         profile=args.profile,
         scale=args.scale,
@@ -49,6 +65,9 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         same_seed=args.same_seed,
     )
+
+    if rules:
+        return _compare(spec, rules, args.json)
 
     def progress(figures: dict) -> None:
         print(
@@ -63,3 +82,35 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     med = result["median"]
     return 1 if med["wrong"] or med["unexplained"] else 0
+
+
+def _rules(args: argparse.Namespace) -> list[str] | None:
+    """The ban rules asked for ([] for the single-profile mode); None, with one line said, when one is unknown."""
+    from boardsync_dagster.simulator.ban_rules import RULES, resolve
+
+    rules = list(RULES) if args.matrix else list(args.ban_rule or [])
+    for rule in rules:
+        try:
+            resolve(rule)
+        except ValueError as exc:
+            print(f"bench: {exc}; names: {', '.join(RULES)}", file=sys.stderr)
+            return None
+    return rules
+
+
+def _compare(spec, rules: list[str], as_json: bool) -> int:
+    from boardsync_dagster.benchmark_report import render_rules
+    from boardsync_dagster.benchmark_rules import failed, run_rules
+
+    def progress(rule: str, figures: dict) -> None:
+        print(
+            f"{rule}, {figures['algorithm']}, seed {figures['seed']}: {figures['exact']}/{figures['boards_total']} "
+            f"exact, {figures['ips']} IPs, {figures['bans']} bans, {figures['minutes']:.2f} simulated min",
+            file=sys.stderr,
+        )
+
+    result = run_rules(spec, rules, progress)
+    print(render_rules(result))
+    if as_json:
+        print(json.dumps(result))
+    return 1 if failed(result) else 0

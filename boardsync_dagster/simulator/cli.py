@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from boardsync_dagster.simulator import ban_rules
 from boardsync_dagster.simulator.formats import FORMATS
 from boardsync_dagster.simulator.profiles import PROFILES
 from boardsync_dagster.simulator.server import Simulator
@@ -29,28 +30,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--quota", type=int, default=200, help="IPs per vendor day")
     parser.add_argument("--min-interval", type=float, default=2.0, help="simulated s between vendor calls")
     parser.add_argument("--ip-ttl", type=float, default=60.0, help="simulated s each proxy lives")
+    parser.add_argument(
+        "--ban-rule",
+        type=_ban_rule,
+        default=None,
+        help=f"Eastmoney's ban rule instead of the profile's: a name ({', '.join(ban_rules.RULES)}) or a spec such as "
+        "'30/10s,403' (docs/simulator.md)",
+    )
     parser.add_argument("--proxy-user", default=None)
     parser.add_argument("--proxy-password", default=None)
     parser.set_defaults(func=run)
+
+
+def _ban_rule(text: str) -> str:
+    """Checked while parsing, so a typo is argparse's one-line usage error, not a traceback."""
+    try:
+        ban_rules.resolve(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    sim = Simulator(
-        profile=args.profile,
-        scale=args.scale,
-        seed=args.seed,
-        boards_scale=args.boards_scale,
-        vendor_format=args.vendor_format,
-        vendor_key=args.vendor_key,
-        proxy_user=args.proxy_user,
-        proxy_password=args.proxy_password,
-        quota=args.quota,
-        min_interval=args.min_interval,
-        ip_ttl=args.ip_ttl,
-    )
+    try:
+        sim = Simulator(
+            profile=args.profile,
+            scale=args.scale,
+            seed=args.seed,
+            boards_scale=args.boards_scale,
+            vendor_format=args.vendor_format,
+            vendor_key=args.vendor_key,
+            proxy_user=args.proxy_user,
+            proxy_password=args.proxy_password,
+            quota=args.quota,
+            min_interval=args.min_interval,
+            ip_ttl=args.ip_ttl,
+            ban_rule=args.ban_rule,
+        )
+    except ValueError as exc:  # a ban that would not outlast the IP, a bad format: one line, no traceback
+        print(f"simulate: {exc}", file=sys.stderr)
+        return 2
     with sim:
         urls = {"eastmoney_url": sim.eastmoney_url, "vendor_url": sim.vendor_url, "stats_url": sim.stats_url}
         print(json.dumps(urls), flush=True)

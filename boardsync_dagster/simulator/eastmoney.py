@@ -13,6 +13,8 @@ from boardsync_dagster.simulator.runtime import Runtime
 
 CLIST_PATH = "/api/qt/clist/get"
 _JSON = "application/json; charset=UTF-8"
+_FORBIDDEN = b"<html><head><title>403 Forbidden</title></head><body><center><h1>403 Forbidden</h1></center></body></html>"
+_TOO_MANY = b"<html><head><title>429 Too Many Requests</title></head><body><center><h1>429 Too Many Requests</h1></center></body></html>"
 _BAD_GATEWAY = b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>"
 
 
@@ -39,12 +41,10 @@ class _Handler(QuietHandler):
 
     def _serve(self, rt: Runtime, params: dict[str, str]) -> None:
         profile = rt.profile
-        ip = self.client_address[0]
-        window, duration = rt.seconds(profile.ban_window), rt.seconds(profile.ban_duration)
         if rt.ban_all or not self.server.bans.admit(
-            ip, time.monotonic(), profile.ban_requests, window, duration
+            self.client_address[0], time.monotonic(), profile.ban, rt.scale
         ):
-            self._done(rt, "banned")
+            self._banned(rt, "reset" if rt.ban_all else profile.ban.style)
             return
         if rt.pause(profile.latency):
             self._done(rt, "drop")
@@ -80,6 +80,16 @@ class _Handler(QuietHandler):
         if fault == "truncated":
             body = body[: len(body) // 2]
         self._done(rt, kind, body)
+
+    def _banned(self, rt: Runtime, style: str) -> None:
+        rt.stats.add("replies", "banned")
+        if style == "403":
+            self.reply(403, _FORBIDDEN, "text/html")
+        elif style == "429":
+            # Retry-After as a real service would send it; the ban outlasts the IP, so waiting does not help.
+            self.reply(429, _TOO_MANY, "text/html", {"Retry-After": "600"})
+        else:
+            self.drop()
 
     def _done(self, rt: Runtime, kind: str, body: bytes | None = None) -> None:
         """Count the reply first, so that a client which has its reply also sees it in the stats."""

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from boardsync_dagster.simulator import ban_rules
+from boardsync_dagster.simulator.ban_rules import NO_BAN, BanRule
+
 
 @dataclass(frozen=True)
 class Profile:
-    """Per-request fault probabilities (drawn once per request, in this order, so they add up) and ban rules.
+    """Per-request fault probabilities (drawn once per request, in this order, so they add up) and the ban rule.
 
-    Durations are simulated seconds; the Simulator multiplies them by its scale.
+    Durations are simulated seconds; the Simulator multiplies them by its scale. `ban` takes a BanRule, a name of
+    ban_rules.RULES or a spec string ("30/10s,403"), and holds the BanRule.
     """
 
     name: str = "custom"
@@ -20,9 +24,7 @@ class Profile:
     null_data: float = 0.0  # data:null on a real board's member page
     prices_move: bool = False  # f3 changes between requests, so sorting by it shifts pages
     over_report: float = 0.0  # share of boards whose member total is reported too high (pages run out first)
-    ban_requests: int | None = None  # more than this many requests in ban_window from one IP -> banned
-    ban_window: float = 60.0
-    ban_duration: float = 600.0
+    ban: BanRule | str = NO_BAN
     dead_ip: float = 0.0  # share of issued proxies that refuse or drop every request
     flaky_ip: float = 0.0  # share of issued proxies that drop flaky_fail of their requests
     flaky_fail: float = 0.3
@@ -30,6 +32,8 @@ class Profile:
     slow_delay: float = 30.0
 
     def __post_init__(self) -> None:
+        # Frozen: the one place a name or spec string becomes a BanRule.
+        object.__setattr__(self, "ban", ban_rules.resolve(self.ban))
         total = self.drop + self.http502 + self.slow + self.truncated + self.null_data
         if total > 1.0 + 1e-9:
             raise ValueError(f"fault probabilities add up to {total:.3f} > 1")
@@ -48,9 +52,7 @@ SEED = Profile(
     slow=0.0015,
     truncated=0.002,
     null_data=0.002,
-    ban_requests=300,
-    ban_window=60.0,
-    ban_duration=600.0,
+    ban="300/60s",  # reset-style, 600 s
     dead_ip=0.2,
     flaky_ip=0.1,
     flaky_fail=0.3,
@@ -66,9 +68,7 @@ HOSTILE = Profile(
     null_data=0.02,
     prices_move=True,
     over_report=0.01,
-    ban_requests=60,
-    ban_window=30.0,
-    ban_duration=300.0,
+    ban="60/30s,ban=300s",
     dead_ip=0.35,
     flaky_ip=0.25,
     flaky_fail=0.4,

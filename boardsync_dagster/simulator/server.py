@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from types import TracebackType
 
 from boardsync_dagster.engine.types import Board, Member
 from boardsync_dagster.simulator import dataset
+from boardsync_dagster.simulator.ban_rules import BanRule, name_of
 from boardsync_dagster.simulator.dataset import DayChanges
 from boardsync_dagster.simulator.eastmoney import CLIST_PATH, EastmoneyServer
 from boardsync_dagster.simulator.profiles import Profile, resolve
@@ -37,12 +39,14 @@ class Simulator:
         quota: int = 200,
         min_interval: float = 2.0,
         ip_ttl: float = 60.0,
+        ban_rule: str | BanRule | None = None,
     ) -> None:
         if scale <= 0:
             raise ValueError("scale must be > 0")
         self.seed = seed
         self.vendor_key = vendor_key
-        prof = resolve(profile)
+        self.ip_ttl = ip_ttl
+        prof = _checked(resolve(profile), ban_rule, ip_ttl)
         self._runtime = Runtime(
             prof,
             scale,
@@ -139,8 +143,8 @@ class Simulator:
     def profile(self) -> Profile:
         return self._runtime.profile
 
-    def set_profile(self, profile: str | Profile) -> None:
-        prof = resolve(profile)
+    def set_profile(self, profile: str | Profile, ban_rule: str | BanRule | None = None) -> None:
+        prof = _checked(resolve(profile), ban_rule, self.ip_ttl)
         if prof.over_report != self._runtime.profile.over_report:
             self._runtime.state = dataset.mark_over_reported(self._runtime.state, prof.over_report, self.seed)
         self._runtime.profile = prof
@@ -173,5 +177,19 @@ class Simulator:
             "proxies": {**counters.get("proxies", {}), "live": self._fleet.live()},
             "sources": counters.get("sources", {}),
             "profile": self._runtime.profile.name,
+            "ban_rule": name_of(self._runtime.profile.ban),
+            "ban_rule_shifted": self._eastmoney.bans.shifted,
             "day": self._runtime.state.day,
         }
+
+
+def _checked(profile: Profile, ban_rule: str | BanRule | None, ip_ttl: float) -> Profile:
+    """The profile with ban_rule (a BanRule, a name or a spec) in place of its own, if given; a ban must cost the IP
+    for longer than it lives, or waiting out a ban would be a strategy no real account has."""
+    if ban_rule is not None:
+        profile = dataclasses.replace(profile, ban=ban_rule)
+    if profile.ban.bans and profile.ban.duration <= ip_ttl:
+        raise ValueError(
+            f"ban duration {profile.ban.duration:g} s must exceed the IP life ({ip_ttl:g} s): a ban costs the IP"
+        )
+    return profile

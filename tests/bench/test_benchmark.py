@@ -138,7 +138,7 @@ def test_figures_class_each_board_exact_wrong_or_missing():
     listed = BoardListResult([t[0] for t in truth.values()], {}, True, SyncReport(requests=1, ips_used=1))
     members = SyncReport(requests=4, ips_used=2, unfinished=[truth["BK0003"][0]], stopped_reason="stop")
     stats = {"requests": 5, "bans": 0, "vendor_calls": 3, "vendor_refusals": {}, "ips_issued": {}}
-    figures = _figures(listed, members, done, truth, stats, argparse.Namespace(ips_dead_on_arrival=0))
+    figures = _figures(listed, members, done, truth, {**stats, "vendor_ips_today": 3}, 0)
     assert figures["exact"] == 1 and figures["wrong_boards"] == ["BK0002", "BK0009"]
     assert figures["kinds"] == {
         "industry": {"ok": 1, "total": 1, "members": 2},

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from boardsync_dagster.simulator import PROFILES, Profile, Simulator
+from boardsync_dagster.simulator.ban_rules import parse
 from boardsync_dagster.simulator.bans import BanList
 from tests.simulator.conftest import MakeSim, clist, finishes, members_params, take_proxy
 
@@ -98,7 +99,8 @@ def test_over_reported_totals_run_out_of_pages_first(make_sim: MakeSim) -> None:
 
 
 def test_ban_after_too_many_requests_from_one_ip_then_lifted(make_sim: MakeSim) -> None:
-    sim = make_sim(profile=Profile(ban_requests=5, ban_window=1000.0, ban_duration=30.0), scale=0.01)
+    # The ban (30 s) outlasts the IP life (10 s), as every ban must.
+    sim = make_sim(profile=Profile(ban="5/1000s,ban=30s"), scale=0.01, ip_ttl=10.0)
     for _ in range(5):
         assert clist(sim, **members_params("BK0596")).status_code == 200
     with pytest.raises(requests.ConnectionError):
@@ -121,7 +123,7 @@ def test_ban_after_too_many_requests_from_one_ip_then_lifted(make_sim: MakeSim) 
 
 
 def test_ban_is_per_source_ip_as_seen_through_proxies(make_sim: MakeSim) -> None:
-    sim = make_sim(profile=Profile(ban_requests=3, ban_window=1000.0, ban_duration=1000.0), min_interval=0)
+    sim = make_sim(profile=Profile(ban="3/1000s,ban=1000s"), min_interval=0)
     first, second = take_proxy(sim), take_proxy(sim)
     for _ in range(3):
         assert clist(sim, proxy=first, **members_params("BK0596")).status_code == 200
@@ -133,17 +135,17 @@ def test_ban_is_per_source_ip_as_seen_through_proxies(make_sim: MakeSim) -> None
 
 
 def test_sliding_window() -> None:
-    bans = BanList()
+    bans, rule = BanList(), parse("3/10s,ban=5s")
     # More than 3 in any 10 s is banned for 5 s. Steady requests every 4 s never trip it (a plain counter would
     # at the 4th); 20.5 makes 12, 16, 20, 20.5 within 10 s (fixed 10 s buckets would hold only 20 and 20.5).
     for t in (0.0, 4.0, 8.0, 12.0, 16.0, 20.0):
-        assert bans.admit("a", t, 3, 10.0, 5.0)
-    assert bans.admit("b", 20.5, 3, 10.0, 5.0)
-    assert not bans.admit("a", 20.5, 3, 10.0, 5.0)
-    assert not bans.admit("a", 25.4, 3, 10.0, 5.0)
-    assert bans.admit("a", 25.6, 3, 10.0, 5.0)
+        assert bans.admit("a", t, rule)
+    assert bans.admit("b", 20.5, rule)
+    assert not bans.admit("a", 20.5, rule)
+    assert not bans.admit("a", 25.4, rule)
+    assert bans.admit("a", 25.6, rule)
     assert bans.bans == 1 and bans.banned_now(25.0) == 1 and bans.banned_now(25.6) == 0
-    assert all(bans.admit("c", float(t), None, 10.0, 5.0) for t in range(100))
+    assert all(bans.admit("c", float(t), parse("none")) for t in range(100))
 
 
 def test_ban_all_drops_everyone_until_lifted(sim: Simulator) -> None:
@@ -165,7 +167,7 @@ def test_set_profile_changes_faults_live(sim: Simulator) -> None:
 
 
 def test_hostile_shows_every_fault_kind(make_sim: MakeSim) -> None:
-    sim = make_sim(profile=replace(PROFILES["hostile"], ban_requests=None), scale=0.001)
+    sim = make_sim(profile=replace(PROFILES["hostile"], ban="none"), scale=0.001)
     session = requests.Session()
     for _ in range(400):
         with contextlib.suppress(requests.RequestException):
@@ -177,12 +179,13 @@ def test_hostile_shows_every_fault_kind(make_sim: MakeSim) -> None:
 def test_named_profiles_are_calibrated_as_documented() -> None:
     calm, seed, hostile = PROFILES["calm"], PROFILES["seed"], PROFILES["hostile"]
     assert calm == Profile(name="calm")
-    assert 0.15 <= seed.dead_ip <= 0.25 and seed.ban_requests == 300 and seed.ban_window == 60
+    assert 0.15 <= seed.dead_ip <= 0.25 and seed.ban == parse("300/60s,reset,ban=600s")
     assert not seed.prices_move and hostile.prices_move
     # The seed's one shared IP: 6 workers, a request every 1-2 s each, about 240 a minute, never banned.
-    assert seed.ban_requests > 6 * 60 / 1.5
-    assert hostile.ban_requests is not None
-    assert hostile.ban_requests / hostile.ban_window < seed.ban_requests / seed.ban_window
+    seed_limit, hostile_limit = seed.ban.limit, hostile.ban.limit
+    assert seed_limit.requests is not None and seed_limit.requests > 6 * 60 / 1.5
+    assert hostile_limit.requests is not None
+    assert hostile_limit.requests / hostile_limit.window < seed_limit.requests / seed_limit.window
     for kind in ("drop", "http502", "slow", "truncated", "null_data"):
         assert getattr(hostile, kind) > getattr(seed, kind) > 0
 

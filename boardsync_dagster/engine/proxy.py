@@ -87,7 +87,9 @@ class Lease:
     requests: int = 0
     successes: int = 0
     consecutive_failures: int = 0
-    failed: bool = False  # never handed out again: dropped, or (adaptive pacing) retired at the end of its use
+    failed: bool = (
+        False  # never handed out again: dropped, or (adaptive pacing) retired at the end of its use
+    )
     # Adaptive pacing: when each request went out, the next free slot, slots handed out, whether the vendor
     # stated the expiry, and the answered requests / failures before the current failure streak began.
     sent: list[float] = field(default_factory=list, repr=False)

@@ -152,13 +152,17 @@ def zhima(seconds_left: int, clock: FakeClock):
 
 
 def test_vendor_expiry_is_never_exceeded(clock):
-    pm = manager(clock, FakeVendor(clock, zhima(20, clock)), SyncConfig(pacing="seed", seed=1, use_vendor_expiry=False))
+    pm = manager(
+        clock, FakeVendor(clock, zhima(20, clock)), SyncConfig(pacing="seed", seed=1, use_vendor_expiry=False)
+    )
     lease = pm.acquire()
     assert lease.expires_at - lease.issued_at <= 20 - CFG.expiry_margin + 1e-6
 
 
 def test_vendor_expiry_gives_the_ip_its_full_life(clock):
-    pm = manager(clock, FakeVendor(clock, zhima(60, clock)), SyncConfig(pacing="seed", seed=1, use_vendor_expiry=True))
+    pm = manager(
+        clock, FakeVendor(clock, zhima(60, clock)), SyncConfig(pacing="seed", seed=1, use_vendor_expiry=True)
+    )
     lease = pm.acquire()
     assert lease.expires_at - lease.issued_at == pytest.approx(60 - CFG.expiry_margin, abs=1.0)
 

@@ -26,13 +26,15 @@ SLOW_START = 1.25
 # After a ban has given a ceiling, each quiet pace_reprobe_after the pace probes this much higher.
 REPROBE = 1.10
 # A ban at the current pace slows it at least this much (AIMD's multiplicative decrease).
-DECREASE = 1.25
+DECREASE = 1.4
 # Probing past a learned window limit waits this many pace_reprobe_after since the last ban-driven change.
 PATIENCE = 4
 # A ban nothing explains (the rule got stricter): the pace is cut by this factor (AIMD's multiplicative decrease).
 CUT = 1.5
 # After a ban, IPs are paced this much slower than the banned IP's mean pace.
 MARGIN = 1.1
+# A ban seen after fewer requests than this needs a second one within an IP's life to count.
+MIN_SERVED = 5
 # An IP whose failures before its final streak were this share of its requests is flaky, not banned.
 FLAKY_SHARE = 0.15
 
@@ -108,7 +110,10 @@ class BanModel:
         self._since = now  # when the pace last changed
         self._adjusted_at = -math.inf  # when a ban last changed the pace
         self._limit_spacing = self._spacing  # the pace the last ban implied
-        self._cap_confirmed = False
+        self._pace_proven = False
+        self._cap_confirmed = (
+            self.cap is not None
+        )  # a cap carried over from an earlier run was confirmed there
         self._probed_at = -math.inf  # when the pace last went past the pace the last ban implied
         self._cap_at = -math.inf
         self._bans_seen: list[Ban] = []
@@ -142,8 +147,8 @@ class BanModel:
         return self._ceiling
 
     def cap_limit(self) -> int | None:
-        """Requests an IP may be sent in total before it is retired (None: no total limit known)."""
-        return self.cap
+        """Requests an IP may be sent in total before it is retired (None: no total limit confirmed)."""
+        return self.cap if self._cap_confirmed else None
 
     def life(self) -> float:
         """How long to use an IP whose vendor states no expiry."""
@@ -151,13 +156,15 @@ class BanModel:
 
     def estimate(self) -> Estimate:
         life = self._life if self._life != self.cfg.ip_ttl else None
-        return Estimate(self._spacing, self.window, self.window_limit, self.cap, life, self.bans)
+        return Estimate(self._spacing, self.window, self.window_limit, self.cap_limit(), life, self.bans)
 
     # --- what the manager tells --------------------------------------------------------------------------------
 
     def unharmed(self, sent: list[float], age: float, now: float) -> None:
         """An IP retired without a ban after these requests: every window it held is safe."""
         self._learn_safe(sent)
+        if self.cap is not None and not self._cap_confirmed and len(sent) > self.cap:
+            self.cap = None  # an IP went past the cap unharmed: it was a window misread as a cap
         if self.cap is not None and len(sent) >= self.cap:
             # Retired at the cap unharmed. A cap seen once may be a window misread: try a little further.
             quiet = now - self._cap_at >= PATIENCE * self.cfg.pace_reprobe_after
@@ -167,6 +174,8 @@ class BanModel:
             # It lived its whole assumed life unharmed: maybe the vendor's IPs live longer (learned upward).
             self._life = min(self._life * REPROBE, self.cfg.ip_ttl * 4)
         self._proven_age = max(self._proven_age, age)
+        if now - age >= self._adjusted_at and age >= 0.9 * self._life:
+            self._pace_proven = True  # an IP lived its whole life at the pace the last ban set
 
     def banned(self, sent: list[float], served: int, age: float, now: float, vendor_expiry: bool) -> Ban:
         """An IP that served `served` requests failed every request since (sent: every request it was sent).
@@ -174,65 +183,77 @@ class BanModel:
         Returns the verdict, also kept in `observed`."""
         before, failing = sent[:served], sent[: served + 1]
         counts = window_counts(failing, self.windows) if failing else {}
-        if not vendor_expiry and age > self._proven_age and age >= 0.8 * self._life:
-            # Older than any IP seen serving and near the assumed life: the IP ended, Eastmoney did not ban it.
+        if not vendor_expiry and not self._life_fixed and age > self._proven_age and age >= 0.9 * self._life:
+            # Older than any IP seen serving, past the life assumed before the last growth: the IP ended.
             self._life, self._life_fixed = max(age - self.cfg.expiry_margin, self.cfg.ip_ttl / 4), True
             self._learn_safe(before)
             return self._keep(Ban(now, served, counts, "end of life"))
-        self.bans += 1
+        if served < MIN_SERVED and not self._recent_doubt(now, early=False):
+            # A proxy that drops a few requests (flaky) looks like this too: wait for a second one.
+            return self._doubt(Ban(now, served, counts, "doubtful"), before)
         # IPs live at the last change still carry requests sent at the old pace: their bans echo that change.
-        echo = now - self._adjusted_at < self._life
-        # Its mean pace over its life, a little slower: under a sliding window, what it could not keep up.
-        implied = (age / served if served else self._spacing) * MARGIN
-        verdict = "echo"
-        if served >= self._safe_total and served > 0 and (self.cap is None or served < self.cap):
+        # One issued since then ran at the new pace only: its ban is news.
+        echo = now - self._adjusted_at < self._life and now - age <= self._adjusted_at
+        # Windows (shorter than its life so far) in which it sent more than any IP ever did unharmed: a burst
+        # beyond what is proven safe, what a sliding-window ban follows.
+        burst = [w for w in self.windows if w < age and counts.get(w, 0) > max(self._safe[w], 1)]
+        verdict = ""
+        if served >= self._safe_total and (self.cap is None or served <= self.cap):
             # Nobody went further unharmed: a total per IP explains it. Confirmed when a second IP dies at the
-            # same count, at another pace: then the pace cut the first one caused was the cap misread; undo it.
+            # same count at another pace; then the pace cut the first one caused was the cap misread: undone.
             mean = age / served
             confirmed = any(
-                abs(b.served - served) <= max(2, 0.05 * served) and abs(b.mean_spacing - mean) > 0.1 * mean
+                abs(b.served - served) <= max(1, 0.03 * served) and abs(b.mean_spacing - mean) > 0.2 * mean
                 for b in self._bans_seen
             )
-            # Our count includes requests that never reached Eastmoney (dropped by the proxy): never below its own.
-            self.cap = served
-            self._cap_confirmed = confirmed
-            self._cap_at = now
+            self.cap, self._cap_confirmed, self._cap_at = served, confirmed, now
             verdict = "cap"
             if confirmed and self._before_cut is not None:
                 self._set(min(self._spacing, self._before_cut), now)
                 self._before_cut = None
-        if verdict != "cap" and now - self._probed_at < self._life:
-            # A probe past the pace the last ban implied failed: back to that pace, and wait long before the next.
+        if verdict == "cap" and self._cap_confirmed:
+            pass
+        elif echo:
+            verdict = verdict or "echo"
+        elif now - self._probed_at < self._life:
+            # A probe past the pace the last ban set failed: back to that pace, and wait long before the next.
             self._before_cut = self._spacing
             self._adjust(max(self._limit_spacing, self._spacing), now)
             self._probed_at = -math.inf
             verdict = "probe failed"
-        elif verdict != "cap" or not self._cap_confirmed:
-            # Paced at today's pace (not carrying an older, faster history) and dead long before the count that
-            # IPs used to reach; or, outside an echo, dead at a pace already held safely: the rule got stricter.
-            early = implied >= self._spacing and served < self._safe_total / 2
-            if early or (not echo and implied <= self._spacing and verdict != "cap"):
-                # Forget what was safe under the old rule and start again cautiously (TCP's timeout).
-                self._safe = dict.fromkeys(self.windows, 0)
-                self._safe_total = 0
-                self.cap, self._cap_confirmed = None, False
-                self._before_cut = self._spacing
-                self._adjust(max(self._spacing * CUT, self.cfg.pace_start_spacing), now)
-                self._ceiling = False
-                verdict = "rule changed"
-            elif implied > self._spacing:
-                # Multiplicative decrease, at least to the pace this IP could not keep.
-                self._before_cut = self._spacing
-                self._adjust(max(implied, self._spacing * DECREASE), now)
-                verdict = "window" if verdict != "cap" else "cap or window"
-        if verdict in ("window", "cap or window"):
-            longest = [w for w in self.windows if w < age and counts.get(w, 0) > max(self._safe[w], 1)]
-            if longest:  # for the report: the longest window that held more than any unharmed IP's
-                self.window, self.window_limit = longest[-1], counts[longest[-1]] - 1
+        elif burst or verdict == "cap" or not self._pace_proven:
+            # Multiplicative decrease: past the pace before the last growth step (x1.25), with a margin for the
+            # requests that go out late and bunch up with the next one.
+            self._before_cut = self._spacing
+            self._adjust(self._spacing * DECREASE, now)
+            verdict = "cap or window" if verdict else "window"
+            self.window, self.window_limit = (burst[-1], counts[burst[-1]] - 1) if burst else (None, None)
+        elif not self._recent_doubt(now, early=True):
+            # At a pace that IPs have lived whole lives at unharmed: a flaky proxy, or the rule got stricter.
+            # A second one within an IP's life says which.
+            return self._doubt(Ban(now, served, counts, "doubtful (stricter?)"), before)
+        else:
+            # The rule got stricter: forget what was safe under the old one and start again cautiously.
+            self._safe = dict.fromkeys(self.windows, 0)
+            self._safe_total = 0
+            self.cap, self._cap_confirmed = None, False
+            self._before_cut = self._spacing
+            self._adjust(max(self._spacing * CUT, self.cfg.pace_start_spacing), now)
+            self._ceiling = False
+            verdict = "rule changed"
+        self.bans += 1
         self._bans_seen.append(Ban(now, served, counts, verdict, age / max(served, 1)))
         self._learn_safe(before)
         self._since = now
         return self._keep(self._bans_seen[-1])
+
+    def _recent_doubt(self, now: float, early: bool) -> bool:
+        kind = "doubtful (stricter?)" if early else "doubtful"
+        return any(b.verdict == kind and now - b.at < self._life for b in self.observed)
+
+    def _doubt(self, ban: Ban, before: list[float]) -> Ban:
+        self._learn_safe(before)
+        return self._keep(ban)
 
     # --- inside ------------------------------------------------------------------------------------------------
 
@@ -244,6 +265,7 @@ class BanModel:
         self._safe_total = max(self._safe_total, len(sent))
 
     def _adjust(self, spacing: float, now: float) -> None:
+        self._pace_proven = False
         self._ceiling = True
         self._adjusted_at = now
         self._limit_spacing = self._bounded(spacing)
@@ -268,7 +290,13 @@ def leases_wanted(model: BanModel, now: float, backlog: int) -> int:
     An IP carries life / spacing requests whatever the lease count, so the IPs a run costs follow the pace alone.
     While the pace still grows with time (slow start), fewer leases send fewer requests at the slow early pace.
     """
-    want = math.ceil(model.spacing(now) / model.cfg.pace_target_interval - 1e-9)
+    spacing = model.spacing(now)
+    want = math.ceil(spacing / model.cfg.pace_target_interval - 1e-9)
     if not model.learned:
         want = min(want, model.cfg.workers)
-    return max(1, min(want, max(backlog, 1)))
+    # Near the end: no more IPs than whole lives of work are waiting (an IP fetched for the last few requests
+    # is paid for in full).
+    per_ip = model.life() / spacing
+    if model.cap_limit() is not None:
+        per_ip = min(per_ip, model.cap_limit())
+    return max(1, min(want, math.ceil(max(backlog, 1) / max(per_ip, 1.0))))

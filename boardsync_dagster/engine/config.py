@@ -93,7 +93,7 @@ class SyncConfig:
     ban_window_min: float = 5.0
     ban_window_max: float = 320.0
     # Each IP's next request waits its spacing times 1..1+pace_jitter: never lock-step, never faster than learned.
-    pace_jitter: float = 0.2
+    pace_jitter: float = 0.1
 
     def validate(self) -> SyncConfig:
         """Raise ConfigError naming the first bad field and what to do; return self for chaining."""

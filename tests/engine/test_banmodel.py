@@ -99,18 +99,18 @@ def per_ip_bound(limit: int, seconds: float) -> float:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_a_sliding_window_is_learned_and_kept_under(limit, seconds, seed):
     run = drive(lambda t: window(limit, seconds), 600, seed)
-    # Few IPs lost on the way; and once learned (the second half), the IPs carry most of what the rule allows.
-    assert run.bans <= 4
-    assert len([b for b in run.bans_at if b > 300]) <= 1  # a re-probe may cost one IP; the pace then holds
-    assert run.requests / run.ips >= 0.5 * per_ip_bound(limit, seconds)
+    # Learned in the first two minutes (the IPs live at the first ban share its fate); after that only a failed
+    # probe now and then (is the rule looser now?); and the IPs carry most of what the rule allows.
+    assert len([b for b in run.bans_at if b > 120]) <= 4
+    assert run.requests / run.ips >= 0.7 * per_ip_bound(limit, seconds)
 
 
 @pytest.mark.parametrize("cap", [40, 120])
 def test_a_total_cap_is_learned_and_ips_retire_at_it(cap):
     run = drive(lambda t: total(cap), 600, seed=3)
-    assert run.model.cap_limit() == cap
-    assert run.bans <= 6  # learning, then one probe past the cap every few minutes (is it higher now?)
-    assert run.requests / run.ips >= 0.8 * cap
+    assert cap <= run.model.cap_limit() <= 1.1 * cap  # at most one probe past it pending
+    assert len([b for b in run.bans_at if b > 200]) <= 2
+    assert run.requests / run.ips >= 0.9 * cap
 
 
 def test_no_rule_grows_to_the_fastest_pace_without_a_ban():
@@ -124,32 +124,33 @@ def test_a_rule_that_changes_mid_run_is_re_learned():
         return window(300, 60) if t < 300 else window(10, 10)
 
     run = drive(rule_at, 900, seed=5)
-    # The estimate over time (model.history): fast under the loose rule, 10 in 10 s after the change.
+    # The estimate over time (model.history): fast under the loose rule, under 10 in 10 s after the change.
     before = [s for t, s, _ in run.model.history if t < 300]
-    after = [s for t, s, _ in run.model.history if t >= 600]
+    after = [s for t, s, _ in run.model.history if t >= 400]
     assert 1 / before[-1] > 3.0
     assert 0.7 <= 1 / after[-1] <= 1.0
-    assert len([b for b in run.bans_at if 300 <= b < 400]) <= 6  # re-learned within a few IPs
-    assert len([b for b in run.bans_at if b >= 400]) <= 1
-    assert run.model.observed[3].verdict == "rule changed"
+    assert len([b for b in run.bans_at if b >= 400]) <= 3  # re-learned: only a failed probe after that
+    assert any(b.verdict == "window" and b.at >= 300 for b in run.model.observed)
 
 
 def test_a_rule_stricter_than_any_learns_down_to_a_trickle_without_wasting_ips():
     run = drive(lambda t: window(2, 60), 1200, seed=6)
     # Two requests per IP per minute is all there is; the model keeps each IP to that and stops losing IPs.
-    assert run.requests / run.ips >= 1.5
-    assert len([b for b in run.bans_at if b > 600]) <= 2
+    assert run.requests / run.ips >= 1.9
+    assert len([b for b in run.bans_at if b > 600]) <= 4
 
 
-def test_an_ip_dying_long_before_the_count_ips_used_to_reach_means_the_rule_got_stricter():
+def test_an_ip_dying_at_a_proven_pace_twice_means_the_rule_got_stricter():
     model = BanModel(CFG, 0.0)
     spacing = model.spacing(0)
-    safe = [i * spacing for i in range(20)]
-    model.unharmed(safe, 45, 45)
-    # Paced at today's pace, banned after 5 requests where IPs used to carry 20: start again, cautiously.
-    ban = model.banned([i * spacing for i in range(6)], 5, 5 * spacing, 50, vendor_expiry=True)
-    assert ban.verdict == "rule changed"
-    assert model.spacing(50) >= CFG.pace_start_spacing and not model.learned
+    model.unharmed([i * spacing for i in range(45)], 45, 45)  # a whole life at this pace: proven
+    # Paced as the proven one, banned after 5 requests where IPs used to carry 45: once may be a flaky proxy...
+    first = model.banned([50 + i * spacing for i in range(6)], 5, 5 * spacing, 56, vendor_expiry=True)
+    assert first.verdict == "doubtful (stricter?)" and model.spacing(56) <= spacing
+    # ...twice within an IP's life is a stricter rule: start again, cautiously.
+    second = model.banned([60 + i * spacing for i in range(6)], 5, 5 * spacing, 66, vendor_expiry=True)
+    assert second.verdict == "rule changed"
+    assert model.spacing(66) >= CFG.pace_start_spacing and not model.learned
 
 
 def test_the_end_of_an_ips_life_is_not_a_ban():

@@ -13,7 +13,8 @@ import os
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from boardsync_dagster.engine.clock import SHANGHAI, SystemClock
+from boardsync_dagster.engine.banmodel import Estimate, account_of
+from boardsync_dagster.engine.clock import SHANGHAI, SystemClock, vendor_day
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.eastmoney import EastmoneyClient
 from boardsync_dagster.engine.errors import ConfigError
@@ -159,8 +160,20 @@ class ProxyResource(dg.ConfigurableResource):
 
     def manager(self, config: SyncConfig, storage: StorageResource) -> ProxyManager:
         if self._manager is None:
-            self._manager = ProxyManager(self.settings(), config, storage.ledger(), clock=SystemClock())
+            settings = self.settings()
+            self._manager = ProxyManager(
+                settings, config, storage.ledger(), clock=SystemClock(), ban_start=learned(settings, storage)
+            )
         return self._manager
+
+
+def learned(settings: ProxySettings, storage: StorageResource) -> Estimate | None:
+    """What the ban model learned on this vendor account up to today, so a run starts from it."""
+    if not settings.proxy_api:
+        return None
+    with Store(storage.path(), wait_s=storage.lock_wait_s) as store:
+        saved = store.last_ban_estimate(account_of(settings.proxy_api), vendor_day(SystemClock().now()))
+    return Estimate.from_dict(saved) if saved else None
 
 
 def sync_config(eastmoney: EastmoneyResource, proxy: ProxyResource) -> SyncConfig:

@@ -1,4 +1,5 @@
-"""The sync's own tables in the DuckDB file: per-board checkpoint, per-board status, vendor quota ledger.
+"""The sync's own tables in the DuckDB file: per-board checkpoint, per-board status, vendor quota ledger, and
+what the ban model learned per vendor account and day.
 
 Plain DuckDB, no Dagster: the members step writes here as boards finish, so a crash loses nothing fetched.
 The IO manager owns raw.board_list and raw.board_members; these tables sit beside them in schema raw.
@@ -7,6 +8,7 @@ The IO manager owns raw.board_list and raw.board_members; these tables sit besid
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -35,6 +37,10 @@ create table if not exists raw.board_sync_status (
 );
 create table if not exists raw.proxy_quota (
     vendor_day date primary key, ips_used integer not null, updated_at timestamp not null
+);
+create table if not exists raw.ban_estimate (
+    account varchar not null, vendor_day date not null, estimate json not null, updated_at timestamp not null,
+    primary key (account, vendor_day)
 );
 """
 
@@ -216,3 +222,24 @@ class Store:
                                              updated_at = excluded.updated_at""",
                 [vendor_day, n, n],
             )
+
+    # -- the ban model's estimate (engine.banmodel.Estimate) per vendor account and vendor day ---------------------
+
+    def save_ban_estimate(self, account: str, vendor_day: dt.date, estimate: dict) -> None:
+        """account is a fingerprint (engine.banmodel.account_of), never the vendor URL or its key."""
+        with self._tx() as c:
+            c.execute(
+                """insert into raw.ban_estimate values (?, ?, ?, now()::timestamp)
+                   on conflict do update set estimate = excluded.estimate, updated_at = excluded.updated_at""",
+                [account, vendor_day, json.dumps(estimate)],
+            )
+
+    def last_ban_estimate(self, account: str, vendor_day: dt.date) -> dict | None:
+        """The latest estimate of this account on or before vendor_day, or None."""
+        with self._lock:
+            row = self._conn.execute(
+                """select estimate from raw.ban_estimate where account = ? and vendor_day <= ?
+                   order by vendor_day desc limit 1""",
+                [account, vendor_day],
+            ).fetchone()
+        return json.loads(row[0]) if row else None

@@ -7,6 +7,7 @@ import polars as pl
 from pydantic import Field
 
 from boardsync_dagster.assets import member_checks
+from boardsync_dagster.engine.banmodel import account_of
 from boardsync_dagster.engine.clock import SystemClock, vendor_day
 from boardsync_dagster.engine.fetcher import Progress, sync_members
 from boardsync_dagster.engine.report import render_table
@@ -70,6 +71,13 @@ def report_metadata(report: SyncReport, table: str, quota_left: int | None) -> d
     }
     if quota_left is not None:
         metadata["quota_left"] = quota_left
+    if report.ban_model:
+        # Numbers Dagster plots across runs, and the run's own estimate over time.
+        estimate = report.ban_model["estimate"]
+        metadata["learned_requests_per_s_per_ip"] = round(1 / estimate["spacing"], 3)
+        metadata["learned_cap_per_ip"] = estimate["cap"] or 0
+        metadata["bans_seen"] = len([b for b in report.ban_model["bans"] if b["verdict"] != "doubtful"])
+        metadata["ban_model"] = dg.MetadataValue.json(report.ban_model)
     return metadata
 
 
@@ -130,6 +138,9 @@ def board_members(
         report.ips_used = manager.stats.ips_used
         report.vendor_calls = manager.stats.vendor_calls
         report.vendor_refusals = manager.stats.refusals
+        if report.ban_model and manager.settings.proxy_api:  # the next run starts from what was learned
+            account = account_of(manager.settings.proxy_api)
+            store.save_ban_estimate(account, vendor_day(SystemClock().now()), report.ban_model["estimate"])
         for failure in report.failures:
             store.record_failure(day, failure)
         if report.stopped_reason:

@@ -16,6 +16,7 @@ Without a ban the pace grows (x1.25 each `pace_grow_every` until the first ban, 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import asdict, dataclass, field
 
@@ -33,7 +34,7 @@ PATIENCE = 4
 CUT = 1.5
 # After a ban, IPs are paced this much slower than the banned IP's mean pace.
 MARGIN = 1.1
-# A ban seen after fewer requests than this needs a second one within an IP's life to count.
+# A pace not yet proven is blamed for a ban only after this many requests (fewer: a proxy's noise).
 MIN_SERVED = 5
 # An IP whose failures before its final streak were this share of its requests is flaky, not banned.
 FLAKY_SHARE = 0.15
@@ -68,6 +69,7 @@ class Ban:
     counts: dict[float, int] = field(default_factory=dict)
     verdict: str = ""  # window, cap, cap or window, echo, probe failed, rule changed, end of life
     mean_spacing: float = 0.0  # the IP's age at the ban / requests it served
+    spacing: float = 0.0  # the model's pace when it was observed
 
 
 def window_counts(times: list[float], windows: list[float]) -> dict[float, int]:
@@ -131,6 +133,12 @@ class BanModel:
         )
         while now - self._since >= step:
             self._since += step
+            if (
+                self.observed
+                and self.observed[-1].verdict == "doubtful"
+                and now - self.observed[-1].at < step
+            ):
+                continue  # an IP was just lost: no growth until it is judged
             faster = self._spacing / factor
             if self._ceiling and now - self._adjusted_at < PATIENCE * cfg.pace_reprobe_after:
                 # Past the pace a ban implied (is the rule looser now?) only after a long quiet time.
@@ -188,9 +196,10 @@ class BanModel:
             self._life, self._life_fixed = max(age - self.cfg.expiry_margin, self.cfg.ip_ttl / 4), True
             self._learn_safe(before)
             return self._keep(Ban(now, served, counts, "end of life"))
-        if served < MIN_SERVED and not self._recent_doubt(now, early=False):
-            # A proxy that drops a few requests (flaky) looks like this too: wait for a second one.
-            return self._doubt(Ban(now, served, counts, "doubtful"), before)
+        if not self._recent_doubt(now, early=False):
+            # One IP failing twice in a row may be a flaky proxy or two random drops; a ban that matters falls
+            # on every IP at that pace: wait for a second one.
+            return self._doubt(Ban(now, served, counts, "doubtful", spacing=self._spacing), before)
         # IPs live at the last change still carry requests sent at the old pace: their bans echo that change.
         # One issued since then ran at the new pace only: its ban is news.
         echo = now - self._adjusted_at < self._life and now - age <= self._adjusted_at
@@ -221,11 +230,12 @@ class BanModel:
             self._adjust(max(self._limit_spacing, self._spacing), now)
             self._probed_at = -math.inf
             verdict = "probe failed"
-        elif burst or verdict == "cap" or not self._pace_proven:
+        elif burst or verdict == "cap" or (served >= MIN_SERVED and not self._pace_proven):
             # Multiplicative decrease: past the pace before the last growth step (x1.25), with a margin for the
-            # requests that go out late and bunch up with the next one.
+            # requests that go out late and bunch up with the next one; from the pace of the first IP lost.
             self._before_cut = self._spacing
-            self._adjust(self._spacing * DECREASE, now)
+            first = [b.spacing for b in self.observed if b.verdict == "doubtful" and now - b.at < self._life]
+            self._adjust(min([self._spacing, *first]) * DECREASE, now)
             verdict = "cap or window" if verdict else "window"
             self.window, self.window_limit = (burst[-1], counts[burst[-1]] - 1) if burst else (None, None)
         elif not self._recent_doubt(now, early=True):
@@ -247,9 +257,12 @@ class BanModel:
         self._since = now
         return self._keep(self._bans_seen[-1])
 
-    def _recent_doubt(self, now: float, early: bool) -> bool:
-        kind = "doubtful (stricter?)" if early else "doubtful"
-        return any(b.verdict == kind and now - b.at < self._life for b in self.observed)
+    def _recent_doubt(self, now: float, early: bool, within: float | None = None) -> bool:
+        """Another observation within `within` seconds (an IP's life): doubtful ones, or for a first
+        observation any ban at all."""
+        within = self._life if within is None else within
+        kinds = ("doubtful (stricter?)",) if early else ("doubtful", "echo", "window", "cap", "cap or window")
+        return any(b.verdict in kinds and now - b.at < within for b in self.observed)
 
     def _doubt(self, ban: Ban, before: list[float]) -> Ban:
         self._learn_safe(before)
@@ -294,9 +307,15 @@ def leases_wanted(model: BanModel, now: float, backlog: int) -> int:
     want = math.ceil(spacing / model.cfg.pace_target_interval - 1e-9)
     if not model.learned:
         want = min(want, model.cfg.workers)
-    # Near the end: no more IPs than whole lives of work are waiting (an IP fetched for the last few requests
-    # is paid for in full).
+    # Near the end: no more IPs than two per whole life of work waiting (an IP fetched for the last few requests
+    # is paid for in full; one per life would leave the tail too slow).
     per_ip = model.life() / spacing
     if model.cap_limit() is not None:
         per_ip = min(per_ip, model.cap_limit())
-    return max(1, min(want, math.ceil(max(backlog, 1) / max(per_ip, 1.0))))
+    return max(1, min(want, math.ceil(2 * max(backlog, 1) / max(per_ip, 1.0))))
+
+
+def account_of(proxy_api: str) -> str:
+    """A fingerprint of the vendor account, to file what was learned under: a hash, so no part of the key shows.
+    (Eastmoney's rule applies to all; the account decides the IP pool the bans fall on.)"""
+    return "vendor-" + hashlib.sha256(b"boardsync ban model\0" + proxy_api.encode()).hexdigest()[:16]

@@ -101,8 +101,8 @@ def test_a_sliding_window_is_learned_and_kept_under(limit, seconds, seed):
     run = drive(lambda t: window(limit, seconds), 600, seed)
     # Learned in the first two minutes (the IPs live at the first ban share its fate); after that only a failed
     # probe now and then (is the rule looser now?); and the IPs carry most of what the rule allows.
-    assert len([b for b in run.bans_at if b > 120]) <= 4
-    assert run.requests / run.ips >= 0.7 * per_ip_bound(limit, seconds)
+    assert len([b for b in run.bans_at if b > 120]) <= 5
+    assert run.requests / run.ips >= 0.65 * per_ip_bound(limit, seconds)
 
 
 @pytest.mark.parametrize("cap", [40, 120])
@@ -144,13 +144,15 @@ def test_an_ip_dying_at_a_proven_pace_twice_means_the_rule_got_stricter():
     model = BanModel(CFG, 0.0)
     spacing = model.spacing(0)
     model.unharmed([i * spacing for i in range(45)], 45, 45)  # a whole life at this pace: proven
-    # Paced as the proven one, banned after 5 requests where IPs used to carry 45: once may be a flaky proxy...
-    first = model.banned([50 + i * spacing for i in range(6)], 5, 5 * spacing, 56, vendor_expiry=True)
-    assert first.verdict == "doubtful (stricter?)" and model.spacing(56) <= spacing
-    # ...twice within an IP's life is a stricter rule: start again, cautiously.
-    second = model.banned([60 + i * spacing for i in range(6)], 5, 5 * spacing, 66, vendor_expiry=True)
-    assert second.verdict == "rule changed"
-    assert model.spacing(66) >= CFG.pace_start_spacing and not model.learned
+    # Paced as the proven one, banned after 5 requests where IPs used to carry 45. The first such loss is only
+    # noted (one IP failing twice may be a flaky proxy); the next is weighed: a stricter rule, or noise?
+    verdicts = [
+        model.banned([t + i * spacing for i in range(6)], 5, 5 * spacing, t + 6, vendor_expiry=True).verdict
+        for t in (50, 60, 70)
+    ]
+    assert verdicts == ["doubtful", "doubtful (stricter?)", "rule changed"]
+    # Start again, cautiously.
+    assert model.spacing(76) >= CFG.pace_start_spacing and not model.learned
 
 
 def test_the_end_of_an_ips_life_is_not_a_ban():

@@ -19,7 +19,7 @@ from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.eastmoney import EastmoneyClient
 from boardsync_dagster.engine.errors import ConfigError
 from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
-from boardsync_dagster.storage import Store
+from boardsync_dagster.storage import DatabaseBusyError, Store
 
 DEFAULT_EASTMONEY_URL = "https://push2.eastmoney.com"
 DEFAULT_DB = "data/boardsync.duckdb"
@@ -171,8 +171,11 @@ def learned(settings: ProxySettings, storage: StorageResource) -> Estimate | Non
     """What the ban model learned on this vendor account up to today, so a run starts from it."""
     if not settings.proxy_api:
         return None
-    with Store(storage.path(), wait_s=storage.lock_wait_s) as store:
-        saved = store.last_ban_estimate(account_of(settings.proxy_api), vendor_day(SystemClock().now()))
+    try:
+        with Store(storage.path(), wait_s=storage.lock_wait_s) as store:
+            saved = store.last_ban_estimate(account_of(settings.proxy_api), vendor_day(SystemClock().now()))
+    except DatabaseBusyError:
+        return None  # start cautious: the step's own use of the file reports the busy file in words
     return Estimate.from_dict(saved) if saved else None
 
 

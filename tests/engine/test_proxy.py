@@ -6,6 +6,7 @@ import threading
 import pytest
 import requests
 
+from boardsync_dagster.engine.banmodel import Estimate
 from boardsync_dagster.engine.clock import SHANGHAI, FakeClock, vendor_day
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.errors import (
@@ -394,3 +395,38 @@ def test_single_flight_holds_under_fast_thread_switching(clock):
     finally:
         sys.setswitchinterval(switch)
     assert extra == 0
+
+
+ADAPTIVE = SyncConfig(seed=1, workers=6)
+
+
+def test_adaptive_pacing_spaces_each_ips_requests_and_spreads_them_over_ips(clock, vendor):
+    pm = manager(clock, vendor, ADAPTIVE)
+    pm.backlog = 1000
+    sends: dict[int, list[float]] = {}
+    for _ in range(60):
+        lease = pm.acquire()
+        sends.setdefault(lease.id, []).append(clock.monotonic())
+    # Six IPs at once while the pace is still growing (slow start), each at most one request per spacing: the
+    # start pace (1 s) grows x1.25 each 10 s, so no gap below 0.8 s in these ~10 s.
+    assert len(sends) == ADAPTIVE.workers == len(vendor.calls)
+    gaps = [b - a for times in sends.values() for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= ADAPTIVE.pace_start_spacing / 1.25 - 1e-9
+    assert pm.stats.ips_used == ADAPTIVE.workers
+
+
+def test_a_pace_that_cannot_finish_within_the_quota_stops_early_and_says_why(clock, vendor):
+    # Learned (yesterday): one request per 30 s per IP. 10,000 requests waiting cannot fit in 10 IPs.
+    trickle = Estimate(spacing=30.0, bans=4)
+    pm = ProxyManager(
+        ProxySettings(proxy_api=API),
+        SyncConfig(seed=1, max_ips=10),
+        MemoryLedger(),
+        clock,
+        vendor_get=vendor,
+        ban_start=trickle,
+    )
+    pm.backlog = 10_000
+    with pytest.raises(QuotaExhausted, match="stopped to keep them"):
+        pm.acquire()
+    assert vendor.calls == []  # not one IP spent on a run that could not finish

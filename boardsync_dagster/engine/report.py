@@ -53,6 +53,8 @@ def render_table(report: SyncReport, *, time_scale: float = 1.0, max_ips: int | 
         ("vendor calls / refusals", "-", f"{report.vendor_calls} / {report.vendor_refusals}"),
         ("duration (min)", f"{seed['minutes']}", f"{minutes:.1f}"),
     ]
+    if report.ban_model:
+        rows.append(("pacing learned (per IP)", "1 IP shared, 1-2 s", learned(report.ban_model, time_scale)))
     if report.skipped:
         rows.append(("skipped (already checkpointed)", "-", str(report.skipped)))
     if report.stopped_reason:
@@ -65,6 +67,15 @@ def render_table(report: SyncReport, *, time_scale: float = 1.0, max_ips: int | 
             f"- failed {failure.board.code} {failure.board.name}: {failure.error_class}: {failure.last_error}"
         )
     return "\n".join(lines)
+
+
+def learned(ban_model: dict, time_scale: float = 1.0) -> str:
+    """The ban model's estimate in words: pace per IP, the total per IP when one was confirmed, bans seen."""
+    estimate = ban_model["estimate"]
+    words = f"{time_scale / estimate['spacing']:.2f} requests/s"
+    if estimate.get("cap"):
+        words += f", at most {estimate['cap']} requests"
+    return f"{words}; {estimate['bans']} bans seen"
 
 
 def _errors(errors: dict[str, int]) -> str:

@@ -196,7 +196,7 @@ class BanModel:
             self._life, self._life_fixed = max(age - self.cfg.expiry_margin, self.cfg.ip_ttl / 4), True
             self._learn_safe(before)
             return self._keep(Ban(now, served, counts, "end of life"))
-        if not self._recent_doubt(now, early=False):
+        if not self._recent_doubt(now, early=False, served=served):
             # One IP failing twice in a row may be a flaky proxy or two random drops; a ban that matters falls
             # on every IP at that pace: wait for a second one.
             return self._doubt(Ban(now, served, counts, "doubtful", spacing=self._spacing), before)
@@ -234,7 +234,11 @@ class BanModel:
             # Multiplicative decrease: past the pace before the last growth step (x1.25), with a margin for the
             # requests that go out late and bunch up with the next one; from the pace of the first IP lost.
             self._before_cut = self._spacing
-            first = [b.spacing for b in self.observed if b.verdict == "doubtful" and now - b.at < self._life]
+            first = [
+                b.spacing
+                for b in self.observed
+                if b.verdict == "doubtful" and now - b.at < self._life and b.at > self._adjusted_at
+            ]
             self._adjust(min([self._spacing, *first]) * DECREASE, now)
             verdict = "cap or window" if verdict else "window"
             self.window, self.window_limit = (burst[-1], counts[burst[-1]] - 1) if burst else (None, None)
@@ -257,12 +261,16 @@ class BanModel:
         self._since = now
         return self._keep(self._bans_seen[-1])
 
-    def _recent_doubt(self, now: float, early: bool, within: float | None = None) -> bool:
-        """Another observation within `within` seconds (an IP's life): doubtful ones, or for a first
-        observation any ban at all."""
-        within = self._life if within is None else within
+    def _recent_doubt(self, now: float, early: bool, served: int | None = None) -> bool:
+        """Another observation within an IP's life: doubtful ones, or for a first observation any ban at all,
+        at a similar count (IPs banned by one rule at one pace die at similar counts; noise at any count)."""
         kinds = ("doubtful (stricter?)",) if early else ("doubtful", "echo", "window", "cap", "cap or window")
-        return any(b.verdict in kinds and now - b.at < within for b in self.observed)
+        return any(
+            b.verdict in kinds
+            and now - b.at < self._life
+            and (served is None or served / 2 - 2 <= b.served <= served * 2 + 2)
+            for b in self.observed
+        )
 
     def _doubt(self, ban: Ban, before: list[float]) -> Ban:
         self._learn_safe(before)

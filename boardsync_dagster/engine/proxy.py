@@ -155,6 +155,7 @@ class ProxyManager:
         self._pool: list[Lease] = []
         self.backlog = 1_000_000
         self._no_more_ips: FatalSyncError | None = None
+        self._served = False  # some IP of this manager has served a request
 
     @property
     def rotating(self) -> bool:
@@ -270,6 +271,10 @@ class ProxyManager:
                     self._fatal = self._no_more_ips
                     raise self._fatal
                 wanted = leases_wanted(self.model, now, self.backlog)
+                if not self._served or (self._recent_ips and not self._recent_ips[-1][0].successes):
+                    # No IP has served yet, or the last one judged never did (dead, or a ban on everything): one
+                    # at a time until one does, so a total ban costs ban_stop_after IPs, not that plus a fan-out.
+                    wanted = 1
                 if len(self._pool) < wanted and not self._extracting and self._no_more_ips is None:
                     self._check_quota_fits(now)
                     self._extracting = True
@@ -324,6 +329,7 @@ class ProxyManager:
 
     def report_success(self, lease: Lease) -> None:
         with self._lock:
+            self._served = True
             lease.requests += 1
             lease.successes += 1
             lease.consecutive_failures = 0

@@ -407,8 +407,10 @@ def test_adaptive_pacing_spaces_each_ips_requests_and_spreads_them_over_ips(cloc
     for _ in range(60):
         lease = pm.acquire()
         sends.setdefault(lease.id, []).append(clock.monotonic())
-    # Six IPs at once while the pace is still growing (slow start), each at most one request per spacing: the
-    # start pace (1 s) grows x1.25 each 10 s, so no gap below 0.8 s in these ~10 s.
+        pm.report_success(lease)
+    # One IP until one has served (a total ban must not fan out), then six at once while the pace still grows
+    # (slow start), each at most one request per spacing: the start pace (1 s) grows x1.25 each 10 s, so no gap
+    # below 0.8 s in these ~10 s.
     assert len(sends) == ADAPTIVE.workers == len(vendor.calls)
     gaps = [b - a for times in sends.values() for a, b in zip(times, times[1:], strict=False)]
     assert min(gaps) >= ADAPTIVE.pace_start_spacing / 1.25 - 1e-9

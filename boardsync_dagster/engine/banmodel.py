@@ -1,17 +1,16 @@
 """The ban model: Eastmoney's per-IP limit, learned during the run from how IPs die, and the pacing it allows.
 
-Eastmoney publishes no rule and changes it. What we can see is when each request went out on each IP, and when an
-IP that was serving starts failing every request (a ban). Two kinds of rule are modelled:
-- a sliding window, at most B requests in any W seconds: kept under by pacing each IP evenly, one request per
-  `spacing` seconds (an evenly spaced IP never has more than W / spacing + 1 requests in any W);
-- a total per IP: kept under by retiring an IP after `cap` requests.
-Windows are tried from `ban_window_min` to `ban_window_max`, doubling. After a ban, a window W is a candidate only
-if the banned IP's last W seconds held more requests than any IP ever held in W seconds unharmed; the limit is
-then at most (count - 1) in W. The tightest candidate sets the pace. When no window is a candidate but the IP's
-total is beyond any IP's unharmed total, the rule is a total cap. When nothing explains the ban, the rule changed:
-the unharmed evidence is forgotten and the pace cut multiplicatively.
-Without a ban the pace grows (x1.25 each `pace_grow_every` until the first ban, then +10 % each
-`pace_reprobe_after`), so a rule that loosens is found again. Not thread-safe: ProxyManager calls it under its lock.
+Eastmoney publishes no rule and changes it. What we see is when each request went out on each IP, and when an
+IP that was serving starts failing every request (a ban). Two kinds of rule are kept under:
+- a sliding window (at most B requests in any W seconds): by pacing each IP evenly, one request per `spacing`
+  seconds, never faster (an evenly spaced IP never holds more than W / spacing requests in any W);
+- a total per IP: by retiring an IP at a confirmed `cap`.
+The pace grows while no IP is lost (slow start, x1.25 each pace_grow_every; after a loss, +10 % probes), and a
+confirmed loss cuts it x1.4 (AIMD's shape). Losses are noisy (a flaky proxy or two random drops look the same),
+so a first loss only counts once a second one at a similar count follows within an IP's life, and losses of IPs
+that still carry the old pace echo the last change. A loss at a pace IPs have lived whole lives at, twice, means
+the rule got stricter: learning starts again. docs/engine.md gives the reasons.
+Not thread-safe: ProxyManager calls it under its lock.
 """
 
 from __future__ import annotations
@@ -32,8 +31,6 @@ DECREASE = 1.4
 PATIENCE = 4
 # A ban nothing explains (the rule got stricter): the pace is cut by this factor (AIMD's multiplicative decrease).
 CUT = 1.5
-# After a ban, IPs are paced this much slower than the banned IP's mean pace.
-MARGIN = 1.1
 # A pace not yet proven is blamed for a ban only after this many requests (fewer: a proxy's noise).
 MIN_SERVED = 5
 # An IP whose failures before its final streak were this share of its requests is flaky, not banned.

@@ -14,11 +14,12 @@ from typing import Any
 
 import polars as pl
 
-from boardsync_dagster.engine.clock import SHANGHAI, Clock, SystemClock
+from boardsync_dagster.engine.clock import SHANGHAI, Clock, SystemClock, vendor_day
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.eastmoney import EastmoneyClient
 from boardsync_dagster.engine.errors import Stopped
 from boardsync_dagster.engine.fetcher import BoardListResult, Progress, fetch_board_list, sync_members
+from boardsync_dagster.engine.ledger import account_id
 from boardsync_dagster.engine.proxy import ProxyManager
 from boardsync_dagster.engine.types import Board, BoardFailure, BoardKind, SyncReport
 from boardsync_dagster.storage import Store
@@ -73,6 +74,7 @@ class DayOutcome:
     previous: tuple[dt.date, int, int] | None  # the last complete day before: (date, boards, members)
     quota_left: int | None
     history: str  # markdown: the day beside the previous complete day and the median of recent ones
+    ban_model: dict | None  # what adaptive pacing learned: estimate, its history over the run, the bans
     figures: dict[str, Any] = field(default_factory=dict)
 
 
@@ -141,17 +143,21 @@ class DayService:
                 # missing. Not on a requested stop (a run terminated): the process is going, and nothing is lost.
                 left = [BoardFailure(b, "stopped", report.stopped_reason or "", 0) for b in report.unfinished]
                 store.record_failures(self.day, [*report.failures, *(left if report.stopped_reason else [])])
-                store.record_failures(
-                    self.day, report.gone, gone=True
-                )  # deleted after the list: accounted for
+                # Boards deleted after the list: accounted for, not missing.
+                store.record_failures(self.day, report.gone, gone=True)
                 store.record_run(self.day, figures)
+            self.keep_what_was_learned(store, report)
             history = history_table(
                 store.day_figures(self.day), store.recent_complete_figures(self.day, HISTORY_DAYS)
             )
             if report.stopped_reason:
                 # The retry sensor reads the IPs left from a stopped run's failure (it materialises nothing).
                 left = self.proxies.quota_left()
-                details = {"missing": [b.code for b in report.unfinished], **figures}
+                details = {
+                    "missing": [b.code for b in report.unfinished],
+                    **figures,
+                    "ban_model": report.ban_model,
+                }
                 raise DayFailed(
                     stopped_description(report),
                     {**details, **({"quota_left": left} if left is not None else {})},
@@ -163,7 +169,16 @@ class DayService:
                 previous=store.previous_complete_day(self.day),
                 quota_left=self.proxies.quota_left(),
                 history=history,
+                ban_model=report.ban_model,
                 figures=figures,
+            )
+
+    def keep_what_was_learned(self, store: Store, report: SyncReport) -> None:
+        """The ban model's estimate, filed under the vendor account's fingerprint: the next run starts from it."""
+        api = self.proxies.settings.proxy_api
+        if report.ban_model and api:
+            store.save_ban_estimate(
+                account_id(api), vendor_day(self.clock.now()), report.ban_model["estimate"]
             )
 
     def figures(self, report: SyncReport) -> dict[str, Any]:
@@ -183,6 +198,7 @@ class DayService:
             "requests": report.requests,
             "duration_s": round(report.duration_s / self.config.time_scale, 1),
             **{f"errors_{name}": n for name, n in sorted(report.errors.items())},
+            **learned_figures(report.ban_model),
             **{
                 f"{figure}_{kind}": getattr(numbers, figure)
                 for kind, numbers in report.kinds.items()
@@ -192,6 +208,18 @@ class DayService:
 
 
 # --- pure helpers ---------------------------------------------------------------------------------------------
+
+
+def learned_figures(ban_model: dict | None) -> dict[str, float]:
+    """What adaptive pacing learned, as numbers Dagster plots across runs (none with the seed preset)."""
+    if not ban_model:
+        return {}
+    estimate = ban_model["estimate"]
+    return {
+        "learned_requests_per_s_per_ip": round(1 / estimate["spacing"], 3),
+        "learned_cap_per_ip": estimate["cap"] or 0,
+        "bans_seen": len([b for b in ban_model["bans"] if b["verdict"] != "doubtful"]),
+    }
 
 
 def list_frame(day: dt.date, boards: list[Board], totals: dict[BoardKind, int]) -> pl.DataFrame:

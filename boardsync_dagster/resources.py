@@ -15,13 +15,15 @@ from pydantic import Field, PrivateAttr
 
 from boardsync_dagster import settings
 from boardsync_dagster.day import DayService
-from boardsync_dagster.engine.clock import SystemClock
+from boardsync_dagster.engine.banmodel import Estimate
+from boardsync_dagster.engine.clock import SystemClock, vendor_day
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.eastmoney import EastmoneyClient
 from boardsync_dagster.engine.errors import ConfigError
-from boardsync_dagster.engine.proxy import ProxyManager
+from boardsync_dagster.engine.ledger import account_id
+from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
 from boardsync_dagster.ledgers import open_ledger
-from boardsync_dagster.storage import Store
+from boardsync_dagster.storage import DatabaseBusyError, Store
 
 
 class SyncResourceBase(dg.ConfigurableResource):
@@ -66,8 +68,20 @@ class SyncResourceBase(dg.ConfigurableResource):
                 if proxy.proxy_api
                 else None
             )
-            self._manager = ProxyManager(proxy, config, ledger, clock=SystemClock())
+            learned = self.learned(proxy, config)
+            self._manager = ProxyManager(proxy, config, ledger, clock=SystemClock(), ban_start=learned)
         return self._manager
+
+    def learned(self, proxy: ProxySettings, config: SyncConfig) -> Estimate | None:
+        """What the ban model learned on this vendor account up to today, so a run starts from it."""
+        if not proxy.proxy_api:
+            return None
+        try:
+            with Store(self.database_path(), wait_s=config.lock_wait) as store:
+                saved = store.last_ban_estimate(account_id(proxy.proxy_api), vendor_day(SystemClock().now()))
+        except DatabaseBusyError:
+            return None  # start cautious: the step's own use of the file reports the busy file in words
+        return Estimate.from_dict(saved) if saved else None
 
     def day(self, partition_key: str) -> DayService:
         """The day service of this partition; a day other than today fails the step with the reason."""

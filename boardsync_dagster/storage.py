@@ -1,4 +1,5 @@
-"""The sync's own tables in the DuckDB file: per-board checkpoint and per-board status (the quota ledger: ledgers.py).
+"""The sync's own tables in the DuckDB file: per-board checkpoint and per-board status, the runs of a day, and what
+the ban model learned per vendor account and day (the quota ledger: ledgers.py).
 
 Plain DuckDB, no Dagster: the members step writes here as boards finish, so a crash loses nothing fetched.
 The IO manager owns raw.board_list and raw.board_members; these tables sit beside them in schema raw.
@@ -41,6 +42,10 @@ create table if not exists raw.sync_runs (
     snapshot_date date not null, finished_at timestamp not null, boards_ok integer not null,
     boards_failed integer not null, members_fetched integer not null, ips_used integer not null,
     requests integer not null, duration_s double not null, errors json not null
+);
+create table if not exists raw.ban_estimate (
+    account varchar not null, vendor_day date not null, estimate json not null, updated_at timestamp not null,
+    primary key (account, vendor_day)
 );
 """
 
@@ -277,3 +282,24 @@ class Store:
     def recent_complete_figures(self, day: dt.date, n: int) -> list[dict]:
         """day_figures of the last n complete days before `day`, newest first."""
         return [self.day_figures(d) for d, _, _ in self.complete_days_before(day, n)]
+
+    # -- the ban model's estimate (engine.banmodel.Estimate) per vendor account and vendor day ---------------------
+
+    def save_ban_estimate(self, account: str, vendor_day: dt.date, estimate: dict) -> None:
+        """account is a fingerprint (engine.ledger.account_id), never the vendor URL or its key."""
+        with self._tx() as c:
+            c.execute(
+                """insert into raw.ban_estimate values (?, ?, ?, now()::timestamp)
+                   on conflict do update set estimate = excluded.estimate, updated_at = excluded.updated_at""",
+                [account, vendor_day, json.dumps(estimate)],
+            )
+
+    def last_ban_estimate(self, account: str, vendor_day: dt.date) -> dict | None:
+        """The latest estimate of this account on or before vendor_day, or None."""
+        with self._lock:
+            row = self._conn.execute(
+                """select estimate from raw.ban_estimate where account = ? and vendor_day <= ?
+                   order by vendor_day desc limit 1""",
+                [account, vendor_day],
+            ).fetchone()
+        return json.loads(row[0]) if row else None

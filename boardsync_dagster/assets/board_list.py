@@ -46,7 +46,11 @@ def board_list(context: dg.AssetExecutionContext, sync: SyncResource):
 
 def json_metadata(details: dict) -> dict:
     """Lists and mappings as JSON metadata, numbers as they are (plotted in the UI)."""
-    return {k: v if isinstance(v, int | float) else dg.MetadataValue.json(v) for k, v in details.items()}
+    return {
+        k: v if isinstance(v, int | float) else dg.MetadataValue.json(v)
+        for k, v in details.items()
+        if v is not None
+    }
 
 
 def list_check(frame: pl.DataFrame) -> dg.AssetCheckResult:

@@ -33,6 +33,8 @@ def board_members(context: dg.AssetExecutionContext, board_list: pl.DataFrame, s
     except DayFailed as exc:
         raise dg.Failure(description=str(exc), metadata=json_metadata(exc.details)) from None
     metadata = {"result": dg.MetadataValue.md(outcome.history), **outcome.figures}
+    if outcome.ban_model:  # the run's estimate over time, and the bans it learned from
+        metadata["ban_model"] = dg.MetadataValue.json(outcome.ban_model)
     if outcome.quota_left is not None:
         metadata["quota_left"] = outcome.quota_left
     context.log.info(f"{outcome.report.boards_ok} boards fetched in {outcome.report.duration_s:.0f}s")

@@ -21,6 +21,7 @@ class RunSummary:
     missing: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     materialized: list[str] = field(default_factory=list)
+    ban_model: dict | None = None  # what adaptive pacing learned (estimate, history, bans)
 
     @classmethod
     def from_result(cls, day: str, result) -> RunSummary:
@@ -54,6 +55,8 @@ class RunSummary:
         for key, value in metadata.items():
             if key == "result":
                 self.table_md = value.value
+            elif key == "ban_model":
+                self.ban_model = value.value
             elif isinstance(value.value, int | float):
                 self.numbers[key] = value.value
 
@@ -90,6 +93,7 @@ class RunSummary:
             "missing": self.missing,
             "errors": self.errors,
             "materialized": self.materialized,
+            "ban_model": self.ban_model,
         }
 
 

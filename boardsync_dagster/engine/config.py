@@ -15,7 +15,8 @@ from typing import Any
 
 from boardsync_dagster.engine.errors import ConfigError
 
-SECTIONS = ("run", "storage", "eastmoney", "proxy", "stop rules")
+PACINGS = ("adaptive", "seed")
+SECTIONS = ("run", "storage", "eastmoney", "proxy", "pacing", "stop rules")
 
 
 def setting(
@@ -188,6 +189,88 @@ class SyncConfig:
         section="proxy",
         advanced=True,
     )
+    # --- pacing: how fast each IP is used, and how many at once (engine/banmodel.py) ------------------------------
+    pacing: str = setting(
+        "adaptive",
+        "adaptive: the learned ban model paces each IP and decides how many IPs run at once. seed: the seed "
+        "script's fixed req_delay_min..max before each request, one IP shared by all workers, TTL ip_ttl.",
+        section="pacing",
+        choices=PACINGS,
+    )
+    pace_start_spacing: float = setting(
+        1.0,
+        "Adaptive: time between two requests on one IP when nothing is learned yet (cautious).",
+        section="pacing",
+        unit="s",
+        minimum=0,
+        advanced=True,
+    )
+    pace_min_spacing: float = setting(
+        0.05,
+        "Adaptive: the fastest one IP may be used.",
+        section="pacing",
+        unit="s",
+        minimum=0,
+        advanced=True,
+    )
+    pace_max_spacing: float = setting(
+        60.0,
+        "Adaptive: the slowest trickle per IP the model learns down to.",
+        section="pacing",
+        unit="s",
+        minimum=0,
+        advanced=True,
+    )
+    pace_target_interval: float = setting(
+        0.15,
+        "Adaptive: time between two requests of the whole run it aims for (0.15 s: ~6.7 requests/s, from "
+        "as many IPs as the learned per-IP pace needs; the seed's six workers made ~4/s).",
+        section="pacing",
+        unit="s",
+        minimum=0,
+        advanced=True,
+    )
+    pace_grow_every: float = setting(
+        10.0,
+        "Adaptive: until the first ban, the per-IP pace grows x1.25 this often.",
+        section="pacing",
+        unit="s",
+        minimum=0,
+        advanced=True,
+    )
+    pace_reprobe_after: float = setting(
+        60.0,
+        "Adaptive: after a ban, +10 % pace this long without one (a rule that loosens is found again).",
+        section="pacing",
+        unit="s",
+        minimum=0,
+        advanced=True,
+    )
+    ban_window_min: float = setting(
+        5.0,
+        "Adaptive: the shortest ban window the model considers (then doubling).",
+        section="pacing",
+        unit="s",
+        minimum=0,
+        advanced=True,
+    )
+    ban_window_max: float = setting(
+        320.0,
+        "Adaptive: the longest ban window the model considers.",
+        section="pacing",
+        unit="s",
+        minimum=0,
+        advanced=True,
+    )
+    pace_jitter: float = setting(
+        0.1,
+        "Adaptive: each IP's next request waits its spacing times 1..1+pace_jitter (never lock-step).",
+        section="pacing",
+        unit="fraction",
+        minimum=0,
+        maximum=1,
+        advanced=True,
+    )
     # --- stop rules: when an IP, a board or the run gives up -----------------------------------------------------
     ip_fail_limit: int = setting(
         2,
@@ -281,6 +364,18 @@ class SyncConfig:
             f"({self.req_delay_min}) must not exceed req_delay_max ({self.req_delay_max})",
         )
         _require("time_scale", self.time_scale > 0, "must be > 0")
+        for name in ("pace_min_spacing", "pace_target_interval", "pace_grow_every", "pace_reprobe_after"):
+            _require(name, getattr(self, name) > 0, "must be > 0 seconds")
+        _require(
+            "pace_start_spacing",
+            self.pace_min_spacing <= self.pace_start_spacing <= self.pace_max_spacing,
+            "must lie between pace_min_spacing and pace_max_spacing",
+        )
+        _require(
+            "ban_window_min",
+            0 < self.ban_window_min <= self.ban_window_max,
+            "must be > 0 and <= ban_window_max",
+        )
         return self
 
     def scaled(self, factor: float) -> SyncConfig:

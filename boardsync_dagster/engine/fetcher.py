@@ -171,6 +171,8 @@ class _Run:
                 if self.stop_event is not None and self.stop_event.is_set():
                     self.fatal = Stopped("stop requested")
                     break
+                # Tasks waiting, plus one in flight per worker: more live IPs than this would idle.
+                self.proxies.backlog = len(self.queue) + len(workers)
                 with contextlib.suppress(queue.Empty):
                     self._handle(self.results.get(timeout=self.cfg.poll_interval))
                 if self.progress is not None and self.clock.monotonic() >= next_progress:
@@ -197,6 +199,8 @@ class _Run:
         self.report.vendor_refusals = stats.refusals - before[2]
         self.report.ips_unusable = stats.ips_unusable - before[3]
         self.report.unfinished = [t.as_board() for t in self.targets if not self.states[t.key].finished]
+        if self.proxies.paced:
+            self.report.ban_model = self.proxies.ban_summary()
         if self.fatal is not None:
             self.report.fatal = self.fatal
             self.report.stopped_reason = stop_message(
@@ -224,14 +228,16 @@ class _Run:
 
     def _work(self, rng: random.Random) -> None:
         cfg = self.cfg
-        if self.clock.sleep(rng.uniform(0, cfg.start_stagger), self.halt):
+        # Adaptive pacing: acquire() waits for the lease's next slot, so no delay of our own here.
+        paced = self.proxies.paced
+        if not paced and self.clock.sleep(rng.uniform(0, cfg.start_stagger), self.halt):
             return
         while True:
             item = self.queue.get(self.halt, cfg.poll_interval)
             if item is None:
                 return
             retry, task = item
-            if self.clock.sleep(rng.uniform(cfg.req_delay_min, cfg.req_delay_max), self.halt):
+            if not paced and self.clock.sleep(rng.uniform(cfg.req_delay_min, cfg.req_delay_max), self.halt):
                 return
             try:
                 lease = self.proxies.acquire(self.halt)

@@ -1,7 +1,9 @@
 """ProxyManager: where IPs come from (vendor, fixed proxy/tunnel, or direct), how long each is used, and when to stop.
 
-One lease is shared by all workers (the seed shared one IP among six and was never banned): IPs are scarce, and a
-shared lease is what keeps a run under 50 of them. Vendor calls are single-flight and spaced min_interval apart.
+Adaptive pacing (the default, vendor mode): as many leases live at once as the learned per-IP pace needs for the
+run's target rate (engine/banmodel.py), each IP used evenly at that pace until its life or its learned total ends;
+acquire() hands out the next free slot of any live IP and waits for it. Seed pacing: one lease shared by all
+workers, the workers wait their fixed delays. Vendor calls are single-flight and spaced min_interval apart.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import math
 import random
 import threading
 from collections.abc import Callable
@@ -17,6 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from boardsync_dagster.engine.banmodel import FLAKY_SHARE, BanModel, Estimate, leases_wanted
 from boardsync_dagster.engine.clock import Clock, SystemClock, next_vendor_midnight, vendor_day
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.errors import (
@@ -94,7 +98,17 @@ class Lease:
     requests: int = 0
     successes: int = 0
     consecutive_failures: int = 0
-    failed: bool = False
+    failed: bool = (
+        False  # never handed out again: dropped, or (adaptive pacing) retired at the end of its use
+    )
+    # Adaptive pacing: when each request went out, the next free slot, slots handed out, whether the vendor
+    # stated the expiry, and the answered requests / failures before the current failure streak began.
+    sent: list[float] = field(default_factory=list, repr=False)
+    next_slot: float = 0.0
+    scheduled: int = 0
+    vendor_expiry: bool = False
+    streak_from: int = 0
+    failures_before_streak: int = 0
 
 
 @dataclass
@@ -123,6 +137,7 @@ class ProxyManager:
         *,
         vendor_get: VendorGet | None = None,
         rng: random.Random | None = None,
+        ban_start: Estimate | None = None,
     ) -> None:
         self.settings = settings.validate()
         self.config = config
@@ -146,11 +161,40 @@ class ProxyManager:
             maxlen=config.ban_stop_after
         )
         self._fixed = None if settings.mode == "vendor" else self._fixed_lease()
+        # Adaptive pacing: the model, the live leases, and the tasks waiting (set by the fetcher; a bound on how
+        # many leases are worth holding).
+        self.model = BanModel(config, self.clock.monotonic(), ban_start)
+        self._pool: list[Lease] = []
+        self.backlog = 1_000_000
+        self._no_more_ips: FatalSyncError | None = None
+        self._served = False  # some IP of this manager has served a request
 
     @property
     def rotating(self) -> bool:
         """True when a failed IP can be exchanged for another (vendor mode)."""
         return self._fixed is None
+
+    @property
+    def paced(self) -> bool:
+        """True when acquire() paces the requests (adaptive, vendor mode); else the workers wait fixed delays.
+        A fixed proxy or direct connection keeps the seed's delays: its one IP must not be risked probing."""
+        return self.config.pacing == "adaptive" and self.rotating
+
+    def ban_summary(self) -> dict:
+        """What the ban model learned, for the run report: the estimate, its history, the bans and verdicts."""
+        with self._lock:
+            start = self.model.history[0][0]
+            return {
+                "estimate": self.model.estimate().as_dict(),
+                "history": [
+                    {"t_s": round(t - start, 2), "spacing_s": round(sp, 4), "cap": cap}
+                    for t, sp, cap in self.model.history
+                ],
+                "bans": [
+                    {"t_s": round(b.at - start, 2), "served": b.served, "verdict": b.verdict}
+                    for b in self.model.observed
+                ],
+            }
 
     def __repr__(self) -> str:
         return f"ProxyManager({self.settings!r}, {self.stats})"
@@ -158,13 +202,17 @@ class ProxyManager:
     # --- leases -----------------------------------------------------------------------------------------------
 
     def acquire(self, stop_event: threading.Event | None = None) -> Lease:
-        """The shared live lease, or a fresh one from the vendor. Raises a FatalSyncError when the run must stop."""
-        if self._fixed is not None:
-            return self._fixed
+        """A lease to send one request through now. Raises a FatalSyncError when the run must stop.
+
+        Adaptive: waits for the next free slot of any live IP. Seed: the shared live lease, at once."""
+        if self.paced:
+            return self._paced_acquire(stop_event)
         with self._lock:
             while True:
                 if self._fatal is not None:
                     raise self._fatal
+                if self._fixed is not None:
+                    return self._fixed
                 if stop_event is not None and stop_event.is_set():
                     raise Stopped("stop requested")
                 lease = self._live_lease()
@@ -175,24 +223,125 @@ class ProxyManager:
                     break
                 # Single-flight: another thread is calling the vendor; wait for its lease instead of calling too.
                 self._lock.wait(self.config.poll_interval)
+        return self._fetch_leases(stop_event)[0]
+
+    def _fetch_leases(self, stop_event: threading.Event | None) -> list[Lease]:
+        """Extract (this thread holds the in-flight flag) and publish the new leases."""
+        leases: list[Lease] = []
         try:
             leases = self._extract(stop_event)
         except FatalSyncError as exc:
             with self._lock:
-                if not isinstance(exc, Stopped):
+                if isinstance(exc, QuotaExhausted | IpBudgetSpent) and self._pool:
+                    self._no_more_ips = exc  # the live IPs may still finish the run: stop when they are gone
+                elif not isinstance(exc, Stopped):
                     self._fatal = exc
                 raise
         finally:
+            # Publish, clear the flag and wake the waiters in one critical section: a waiter woken before the
+            # lease is published would find none and call the vendor a second time for the same need.
             with self._lock:
+                if leases and self.paced:
+                    self._pool.extend(leases)
+                elif leases:
+                    self._current = leases[0]
+                    self._spares.extend(leases[1:])
                 self._extracting = False
                 self._lock.notify_all()
+        return leases
+
+    def _paced_acquire(self, stop_event: threading.Event | None) -> Lease:
+        while True:
+            lease, slot = self._reserve_slot(stop_event)
+            if lease is None:
+                try:
+                    self._fetch_leases(stop_event)
+                except (QuotaExhausted, IpBudgetSpent):
+                    if self._no_more_ips is None:
+                        raise
+                continue
+            wait = slot - self.clock.monotonic()
+            if wait > 0 and self.clock.sleep(wait, stop_event):
+                raise Stopped("stop requested")
+            with self._lock:
+                if not lease.failed:  # dropped while this thread waited for its slot: take another
+                    lease.sent.append(self.clock.monotonic())
+                    return lease
+
+    def _reserve_slot(self, stop_event: threading.Event | None) -> tuple[Lease | None, float]:
+        """The live lease with the earliest free slot and that slot, reserved; (None, 0) when this thread is to
+        extract more leases (it then holds the in-flight flag)."""
         with self._lock:
-            self._current = leases[0]
-            self._spares.extend(leases[1:])
-            return leases[0]
+            while True:
+                if self._fatal is not None:
+                    raise self._fatal
+                if stop_event is not None and stop_event.is_set():
+                    raise Stopped("stop requested")
+                now = self.clock.monotonic()
+                self._prune(now)
+                if not self._pool and self._no_more_ips is not None:
+                    self._fatal = self._no_more_ips
+                    raise self._fatal
+                wanted = leases_wanted(self.model, now, self.backlog)
+                if not self._served or (self._recent_ips and not self._recent_ips[-1][0].successes):
+                    # No IP has served yet, or the last one judged never did (dead, or a ban on everything): one
+                    # at a time until one does, so a total ban costs ban_stop_after IPs, not that plus a fan-out.
+                    wanted = 1
+                if len(self._pool) < wanted and not self._extracting and self._no_more_ips is None:
+                    self._check_quota_fits(now)
+                    self._extracting = True
+                    return None, 0.0
+                if self._pool:
+                    lease = min(self._pool, key=lambda candidate: candidate.next_slot)
+                    slot = max(now, lease.next_slot)
+                    # Never faster than learned: the jitter only lengthens the gap (requests not in lock-step).
+                    spacing = self.model.spacing(now) * (1 + self.config.pace_jitter * self._rng.random())
+                    lease.next_slot = slot + spacing
+                    lease.scheduled += 1
+                    return lease, slot
+                self._lock.wait(self.config.poll_interval)
+
+    def _prune(self, now: float) -> None:
+        """Drop failed leases; retire those at the end of their life or of their learned total."""
+        cap = self.model.cap_limit()
+        live = []
+        for lease in self._pool:
+            if lease.failed:
+                continue
+            ended = now >= lease.expires_at or lease.next_slot >= lease.expires_at
+            if ended or (cap is not None and lease.scheduled >= cap):
+                lease.failed = True  # retired: never handed out again
+                if lease.successes:
+                    age = (lease.expires_at if ended else now) - lease.issued_at
+                    self.model.unharmed(lease.sent, age, now)
+                if lease.scheduled:  # judged on its final record, replies in flight included (_remember)
+                    self._remember(lease)
+                continue
+            live.append(lease)
+        self._pool = live
+
+    def _check_quota_fits(self, now: float) -> None:
+        """Once a ban has set the pace: stop early, keeping the rest of the day's quota, when the work waiting
+        needs more IPs than are left (a rule so strict that each IP carries only a trickle)."""
+        if not self.model.learned or self.backlog >= 1_000_000:
+            return
+        cap = self.model.cap_limit()
+        per_ip = self.model.life() / self.model.spacing(now)
+        per_ip = max(1.0, min(per_ip, cap) if cap is not None else per_ip)
+        needed = math.ceil(self.backlog / per_ip) - len(self._pool)
+        day = vendor_day(self.clock.now())
+        left = self.config.max_ips - self._ledger("read", self.ledger.used, day)
+        if needed > left:
+            self._fatal = QuotaExhausted(
+                f"at the pace Eastmoney allows now (about {per_ip:.0f} requests per IP), the {self.backlog} "
+                f"requests still waiting need about {needed} IPs and {left} are left today; stopped to keep them; "
+                f"{self._renewal()}"
+            )
+            raise self._fatal
 
     def report_success(self, lease: Lease) -> None:
         with self._lock:
+            self._served = True
             lease.requests += 1
             lease.successes += 1
             lease.consecutive_failures = 0
@@ -209,11 +358,27 @@ class ProxyManager:
             lease.requests += 1
             if lease.failed:
                 return True
+            if lease.consecutive_failures == 0:
+                lease.streak_from = lease.requests - 1
+                lease.failures_before_streak = lease.requests - 1 - lease.successes
             lease.consecutive_failures += 1
             if lease.consecutive_failures >= self.config.ip_fail_limit:
+                if self.paced and not auth_refused:
+                    self._observe_ban(lease)
                 self._invalidate(lease, auth_refused)
                 return True
             return False
+
+    def _observe_ban(self, lease: Lease) -> None:
+        """A serving IP now failing every request: a ban for the model, unless it never served (dead on arrival)
+        or failed often before (a flaky proxy: its streak is noise, not Eastmoney's rule)."""
+        served = lease.streak_from
+        if lease.successes == 0 or served == 0:
+            return
+        if served >= 4 and lease.failures_before_streak / served >= FLAKY_SHARE:
+            return
+        now = self.clock.monotonic()
+        self.model.banned(lease.sent, served, now - lease.issued_at, now, lease.vendor_expiry)
 
     def mark_failed(self, lease: Lease) -> None:
         """Invalidate exactly this IP, now: it is never handed out again. Idempotent; never calls the vendor."""
@@ -223,7 +388,8 @@ class ProxyManager:
 
     def _invalidate(self, lease: Lease, auth_refused: bool = False) -> None:
         if lease is self._fixed:
-            return  # a fixed proxy or direct: there is no other IP to switch to
+            self._fixed_banned(lease)
+            return
         lease.failed = True
         self._failed_addresses.add(lease.address)
         self.stats.ips_failed += 1
@@ -253,6 +419,17 @@ class ProxyManager:
             self._fatal = BanSuspected(
                 f"Eastmoney appears to ban every IP: the last {len(recent)} IPs all failed "
                 "before serving a single request"
+            )
+
+    def _fixed_banned(self, lease: Lease) -> None:
+        """A fixed proxy or direct connection has no other IP to switch to, so the vendor mode's rule (stop after
+        ban_stop_after IPs in a row each failed ip_fail_limit times) becomes: stop after as many failures in a row
+        on the one IP. Random drops never chain that long; a ban fails every request."""
+        limit = self.config.ban_stop_after * self.config.ip_fail_limit
+        if lease.consecutive_failures >= limit and self._fatal is None:
+            self._fatal = BanSuspected(
+                f"Eastmoney appears to ban this IP ({lease.label}): the last {lease.consecutive_failures} "
+                "requests all failed, and a fixed proxy or direct connection cannot switch to another IP"
             )
 
     def _live_lease(self) -> Lease | None:
@@ -439,7 +616,10 @@ class ProxyManager:
         leases = []
         with self._lock:
             for ep in endpoints:
-                end = now_mono + cfg.ip_ttl + self._rng.uniform(-cfg.ttl_jitter, cfg.ttl_jitter)
+                if self.paced:  # the learned life (ip_ttl until learned); leases are issued apart anyway
+                    end = now_mono + self.model.life()
+                else:
+                    end = now_mono + cfg.ip_ttl + self._rng.uniform(-cfg.ttl_jitter, cfg.ttl_jitter)
                 if ep.expires_at is not None:
                     left = (ep.expires_at - now_wall).total_seconds() + offset
                     vendor_end = now_mono + left - cfg.expiry_margin
@@ -454,6 +634,8 @@ class ProxyManager:
                         address=(ep.host, ep.port),
                         issued_at=now_mono,
                         expires_at=end,
+                        next_slot=now_mono,
+                        vendor_expiry=ep.expires_at is not None and cfg.use_vendor_expiry,
                     )
                 )
                 self._next_id += 1

@@ -58,6 +58,8 @@ def render_table(report: SyncReport, *, time_scale: float = 1.0, max_ips: int | 
     ]
     if report.ips_unusable:
         rows.append(("IPs expired on arrival (waste)", "-", str(report.ips_unusable)))
+    if report.ban_model:
+        rows.append(("pacing learned (per IP)", "1 IP shared, 1-2 s", learned(report.ban_model, time_scale)))
     if report.skipped:
         rows.append(("skipped (already checkpointed)", "-", str(report.skipped)))
     if report.stopped_reason:
@@ -72,6 +74,15 @@ def render_table(report: SyncReport, *, time_scale: float = 1.0, max_ips: int | 
     for gone in report.gone:
         lines.append(f"- gone {gone.board.code} {gone.board.name}: {gone.last_error}")
     return "\n".join(lines)
+
+
+def learned(ban_model: dict, time_scale: float = 1.0) -> str:
+    """The ban model's estimate in words: pace per IP, the total per IP when one was confirmed, bans seen."""
+    estimate = ban_model["estimate"]
+    words = f"{time_scale / estimate['spacing']:.2f} requests/s"
+    if estimate.get("cap"):
+        words += f", at most {estimate['cap']} requests"
+    return f"{words}; {estimate['bans']} bans seen"
 
 
 def _errors(errors: dict[str, int]) -> str:

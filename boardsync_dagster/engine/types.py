@@ -84,6 +84,8 @@ class SyncReport:
     notes: list[str] = field(default_factory=list)
     # Boards neither done nor permanently failed when the run stopped (to fetch on the next run).
     unfinished: list[Board] = field(default_factory=list, repr=False)
+    # Adaptive pacing: what the ban model learned (ProxyManager.ban_summary: estimate, history, bans), else None.
+    ban_model: dict | None = field(default=None, repr=False)
 
     @property
     def boards_ok(self) -> int:

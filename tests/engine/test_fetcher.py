@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 
-from boardsync_dagster.engine.clock import SystemClock
+import pytest
+
+from boardsync_dagster.engine.clock import FakeClock, SystemClock
 from boardsync_dagster.engine.config import SyncConfig
-from boardsync_dagster.engine.errors import ErrorClass, FetchError
+from boardsync_dagster.engine.errors import BanSuspected, ErrorClass, FetchError
 from boardsync_dagster.engine.fetcher import sync_members
 from boardsync_dagster.engine.ledger import MemoryLedger
 from boardsync_dagster.engine.parse import Page
@@ -164,3 +166,43 @@ def test_a_null_board_is_gone_once_an_ip_that_serves_others_confirms_it_and_unco
     [failure] = alone.failures
     assert failure.error_class == "data_null" and "may be gone" in failure.last_error and not alone.gone
     assert failure.attempts == 1 + config.max_retry
+
+
+class Banned:
+    """Every request refused the same way, counted: Eastmoney has banned the one IP a fixed proxy or direct
+    connection has."""
+
+    def __init__(self, error: FetchError) -> None:
+        self.error = error
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def member_page(self, code: str, page: int, proxies) -> Page:
+        with self._lock:
+            self.requests += 1
+        return Page(error=self.error)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        FetchError(ErrorClass.CONNECTION, "RemoteDisconnected"),
+        FetchError(ErrorClass.HTTP_STATUS, "HTTP 403"),
+        FetchError(ErrorClass.HTTP_STATUS, "HTTP 429"),
+        FetchError(ErrorClass.INVALID_JSON, "empty reply"),
+    ],
+)
+@pytest.mark.parametrize("settings", [ProxySettings(), ProxySettings(proxy_url="http://127.0.0.1:9")])
+def test_a_banned_fixed_or_direct_ip_stops_the_run_and_says_it_cannot_be_replaced(settings, error):
+    """Issue 11.7: the same stop rule as vendor mode for every ban signature, not max_retry per board."""
+    config = SyncConfig(workers=3, start_stagger=0, req_delay_min=0, req_delay_max=0, seed=1)
+    proxies = ProxyManager(settings, config, MemoryLedger(), FakeClock())
+    client = Banned(error)
+    boards = [Board(f"BK{i:04d}", f"b{i}", BoardKind.CONCEPT) for i in range(50)]
+    report = sync_members(boards, client, proxies, config, checkpoint=lambda r: None, clock=FakeClock())
+    assert isinstance(report.fatal, BanSuspected)
+    assert "cannot switch to another IP" in report.stopped_reason
+    # The stop rule's count, plus what the other workers had in flight: not 50 boards x (max_retry + 1) = 550.
+    limit = config.ban_stop_after * config.ip_fail_limit
+    assert client.requests <= limit + config.workers
+    assert len(report.unfinished) + len(report.failures) == 50

@@ -1,10 +1,12 @@
 import datetime as dt
 import json
+import sys
 import threading
 
 import pytest
 import requests
 
+from boardsync_dagster.engine.banmodel import Estimate
 from boardsync_dagster.engine.clock import SHANGHAI, FakeClock, vendor_day
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.errors import (
@@ -24,7 +26,7 @@ from .conftest import FakeVendor
 
 KEY = "k3y-ABCDEF-987654321"
 API = f"http://127.0.0.1:9/get?key={KEY}&num=1"
-CFG = SyncConfig(seed=1)
+CFG = SyncConfig(pacing="seed", seed=1)
 
 
 def manager(clock, vendor, config=CFG, ledger=None, **settings) -> ProxyManager:
@@ -34,7 +36,7 @@ def manager(clock, vendor, config=CFG, ledger=None, **settings) -> ProxyManager:
 
 
 def test_twenty_threads_never_call_the_vendor_closer_than_min_interval(clock, vendor):
-    pm = manager(clock, vendor, SyncConfig(seed=1, ban_stop_after=10_000, max_ips=1000))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, ban_stop_after=10_000, max_ips=1000))
     errors = []
 
     def hammer():
@@ -105,7 +107,7 @@ def test_mark_failed_on_a_replaced_lease_does_not_extract_again(clock, vendor):
 
 
 def test_report_failure_drops_an_ip_after_the_limit_of_failures_in_a_row(clock, vendor):
-    pm = manager(clock, vendor, SyncConfig(seed=1, ip_fail_limit=2))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, ip_fail_limit=2))
     fresh = pm.acquire()
     assert pm.report_failure(fresh) is False  # a fresh IP's first reply failing is not yet a verdict
     assert pm.report_failure(fresh) is True
@@ -119,7 +121,7 @@ def test_report_failure_drops_an_ip_after_the_limit_of_failures_in_a_row(clock, 
 
 
 def test_a_late_success_on_a_dropped_ip_breaks_the_ban_streak(clock, vendor):
-    pm = manager(clock, vendor, SyncConfig(seed=1, ban_stop_after=3, ip_fail_limit=1))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, ban_stop_after=3, ip_fail_limit=1))
     first = pm.acquire()
     assert pm.report_failure(first) is True
     pm.report_success(first)  # a reply that was in flight when the IP was dropped came back fine
@@ -129,7 +131,7 @@ def test_a_late_success_on_a_dropped_ip_breaks_the_ban_streak(clock, vendor):
 
 
 def test_ttl_and_jitter_bounds(clock, vendor):
-    cfg = SyncConfig(seed=3, ip_ttl=45.0, ttl_jitter=5.0)
+    cfg = SyncConfig(pacing="seed", seed=3, ip_ttl=45.0, ttl_jitter=5.0)
     pm = manager(clock, vendor, cfg)
     lives = []
     for _ in range(40):
@@ -151,13 +153,17 @@ def zhima(seconds_left: int, clock: FakeClock):
 
 
 def test_vendor_expiry_is_never_exceeded(clock):
-    pm = manager(clock, FakeVendor(clock, zhima(20, clock)), SyncConfig(seed=1, use_vendor_expiry=False))
+    pm = manager(
+        clock, FakeVendor(clock, zhima(20, clock)), SyncConfig(pacing="seed", seed=1, use_vendor_expiry=False)
+    )
     lease = pm.acquire()
     assert lease.expires_at - lease.issued_at <= 20 - CFG.expiry_margin + 1e-6
 
 
 def test_vendor_expiry_gives_the_ip_its_full_life(clock):
-    pm = manager(clock, FakeVendor(clock, zhima(60, clock)), SyncConfig(seed=1, use_vendor_expiry=True))
+    pm = manager(
+        clock, FakeVendor(clock, zhima(60, clock)), SyncConfig(pacing="seed", seed=1, use_vendor_expiry=True)
+    )
     lease = pm.acquire()
     assert lease.expires_at - lease.issued_at == pytest.approx(60 - CFG.expiry_margin, abs=1.0)
 
@@ -177,14 +183,14 @@ def test_quota_is_reserved_before_the_call_and_stops_cleanly(clock):
         seen.append(ledger.used(day))
         return 200, f"10.0.0.{n}:8080"
 
-    pm = manager(clock, FakeVendor(clock, answer), SyncConfig(seed=1, max_ips=3), ledger)
+    pm = manager(clock, FakeVendor(clock, answer), SyncConfig(pacing="seed", seed=1, max_ips=3), ledger)
     for _ in range(3):
         pm.mark_failed(pm.acquire())
     assert seen == [1, 2, 3]  # counted before the vendor answered: a crash never under-counts
     with pytest.raises(QuotaExhausted, match=r"3/3 IPs.*renews at .* Asia/Shanghai"):
         pm.acquire()
     assert ledger.used(day) == 3
-    again = manager(clock, FakeVendor(clock), SyncConfig(seed=1, max_ips=3), ledger)
+    again = manager(clock, FakeVendor(clock), SyncConfig(pacing="seed", seed=1, max_ips=3), ledger)
     with pytest.raises(QuotaExhausted):
         again.acquire()  # a second run the same day knows what is left
     assert again.stats.vendor_calls == 0
@@ -193,17 +199,17 @@ def test_quota_is_reserved_before_the_call_and_stops_cleanly(clock):
 def test_quota_renews_on_the_next_shanghai_day():
     clock = FakeClock(dt.datetime(2026, 3, 2, 23, 59, 58, tzinfo=SHANGHAI))
     ledger = MemoryLedger({dt.date(2026, 3, 2): 200})
-    pm = manager(clock, FakeVendor(clock), SyncConfig(seed=1), ledger)
+    pm = manager(clock, FakeVendor(clock), SyncConfig(pacing="seed", seed=1), ledger)
     with pytest.raises(QuotaExhausted):
         pm.acquire()
     clock.advance(3)
-    pm2 = manager(clock, FakeVendor(clock), SyncConfig(seed=1), ledger)
+    pm2 = manager(clock, FakeVendor(clock), SyncConfig(pacing="seed", seed=1), ledger)
     assert pm2.acquire().label.startswith("10.0.0.")
     assert ledger.used(dt.date(2026, 3, 3)) == 1
 
 
 def test_max_ips_per_run(clock, vendor):
-    pm = manager(clock, vendor, SyncConfig(seed=1, max_ips_per_run=2))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, max_ips_per_run=2))
     pm.mark_failed(pm.acquire())
     pm.mark_failed(pm.acquire())
     with pytest.raises(IpBudgetSpent, match="max_ips_per_run"):
@@ -211,7 +217,7 @@ def test_max_ips_per_run(clock, vendor):
 
 
 def test_every_ip_dying_unused_stops_as_a_ban(clock, vendor):
-    pm = manager(clock, vendor, SyncConfig(seed=1, ban_stop_after=4, ip_fail_limit=2))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, ban_stop_after=4, ip_fail_limit=2))
     for _ in range(4):
         lease = pm.acquire()
         assert [pm.report_failure(lease), pm.report_failure(lease)] == [False, True]
@@ -221,7 +227,7 @@ def test_every_ip_dying_unused_stops_as_a_ban(clock, vendor):
 
 
 def test_a_working_ip_resets_the_ban_count(clock, vendor):
-    pm = manager(clock, vendor, SyncConfig(seed=1, ban_stop_after=3))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, ban_stop_after=3))
     for i in range(9):
         lease = pm.acquire()
         if i % 2:
@@ -275,7 +281,7 @@ def test_two_managers_on_one_account_share_the_vendor_spacing(clock):
 
 def test_too_fast_forever_gives_up_bounded(clock):
     vendor = FakeVendor(clock, lambda n: (200, "请2秒后再试"))
-    pm = manager(clock, vendor, SyncConfig(seed=1, vendor_too_fast_limit=3))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, vendor_too_fast_limit=3))
     with pytest.raises(VendorUnavailable, match="too fast"):
         pm.acquire()
     assert len(vendor.calls) == 4
@@ -294,7 +300,7 @@ def test_too_fast_forever_gives_up_bounded(clock):
 def test_vendor_refusals_are_typed_and_stop_without_a_storm(clock, body, error):
     ledger = MemoryLedger()
     vendor = FakeVendor(clock, lambda n: (200, body))
-    pm = manager(clock, vendor, SyncConfig(seed=1), ledger)
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1), ledger)
     with pytest.raises(error):
         pm.acquire()
     with pytest.raises(error):
@@ -313,7 +319,7 @@ def test_vendor_down_is_bounded_and_masks_the_key(clock):
 
     vendor = FakeVendor(clock, down)
     ledger = MemoryLedger()
-    pm = manager(clock, vendor, SyncConfig(seed=1, vendor_attempts=3), ledger)
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, vendor_attempts=3), ledger)
     with pytest.raises(VendorUnavailable) as info:
         pm.acquire()
     assert len(vendor.calls) == 3
@@ -397,3 +403,67 @@ def test_a_vendor_message_echoing_the_key_across_the_cut_leaks_no_part_of_it(clo
         pm.acquire()
     message = str(caught.value)
     assert not any(KEY[:n] in message for n in range(4, len(KEY) + 1)) and "***" in message
+
+
+def test_single_flight_holds_under_fast_thread_switching(clock):
+    """Issue 11.8: the lease is published under the same lock that clears the in-flight flag, so a woken waiter
+    never finds 'no lease, nobody extracting' and calls the vendor a second time for the same need."""
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        extra = 0
+        for _ in range(300):
+            vendor = FakeVendor(clock)
+            pm = manager(clock, vendor)
+            barrier = threading.Barrier(6)
+
+            def acquire(pm=pm, barrier=barrier):
+                barrier.wait(10)
+                pm.acquire()
+
+            threads = [threading.Thread(target=acquire) for _ in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(10)
+            extra += len(vendor.calls) - 1
+    finally:
+        sys.setswitchinterval(switch)
+    assert extra == 0
+
+
+ADAPTIVE = SyncConfig(seed=1, workers=6)
+
+
+def test_adaptive_pacing_spaces_each_ips_requests_and_spreads_them_over_ips(clock, vendor):
+    pm = manager(clock, vendor, ADAPTIVE)
+    pm.backlog = 1000
+    sends: dict[int, list[float]] = {}
+    for _ in range(60):
+        lease = pm.acquire()
+        sends.setdefault(lease.id, []).append(clock.monotonic())
+        pm.report_success(lease)
+    # One IP until one has served (a total ban must not fan out), then six at once while the pace still grows
+    # (slow start), each at most one request per spacing: the start pace (1 s) grows x1.25 each 10 s, so no gap
+    # below 0.8 s in these ~10 s.
+    assert len(sends) == ADAPTIVE.workers == len(vendor.calls)
+    gaps = [b - a for times in sends.values() for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= ADAPTIVE.pace_start_spacing / 1.25 - 1e-9
+    assert pm.stats.ips_used == ADAPTIVE.workers
+
+
+def test_a_pace_that_cannot_finish_within_the_quota_stops_early_and_says_why(clock, vendor):
+    # Learned (yesterday): one request per 30 s per IP. 10,000 requests waiting cannot fit in 10 IPs.
+    trickle = Estimate(spacing=30.0, bans=4)
+    pm = ProxyManager(
+        ProxySettings(proxy_api=API),
+        SyncConfig(seed=1, max_ips=10),
+        MemoryLedger(),
+        clock,
+        vendor_get=vendor,
+        ban_start=trickle,
+    )
+    pm.backlog = 10_000
+    with pytest.raises(QuotaExhausted, match="stopped to keep them"):
+        pm.acquire()
+    assert vendor.calls == []  # not one IP spent on a run that could not finish

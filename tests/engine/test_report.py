@@ -11,3 +11,11 @@ def test_seed_column_comes_from_seed_figures_and_a_kind_not_fetched_shows_a_dash
     assert shown["IPs used"] == [f"{total['ips']}/{SEED_FIGURES['max_ips']}", "4"]
     assert shown["industry boards ok"][1] == "-" and shown["concept members"][1] == "120"
     assert shown["total members"] == [f"{total['members']:,}", "120"]
+
+
+def test_the_table_shows_what_adaptive_pacing_learned():
+    report = SyncReport(
+        ban_model={"estimate": {"spacing": 1.25, "cap": 100, "bans": 3}, "history": [], "bans": []}
+    )
+    table = render_table(report)
+    assert "0.80 requests/s, at most 100 requests; 3 bans seen" in table

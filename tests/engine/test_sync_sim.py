@@ -257,3 +257,22 @@ def test_a_board_deleted_after_the_list_is_reported_gone_without_blaming_an_ip()
         assert run.proxies.stats.ips_failed == 0
         assert f"- gone {gone.code}" in render_table(report)
         run.assert_exact()  # every board still listed is exact
+
+
+def test_a_strict_ban_rule_costs_fewer_ips_with_adaptive_pacing_than_with_the_seed_preset():
+    """Issue 13: against 10 requests per 10 s per IP (six workers on one shared IP trip it within seconds), the
+    adaptive pacing learns the rule and ends exact on fewer IPs than the seed preset on the same scenario. IPs
+    are counted, not timed."""
+    ips = {}
+    for pacing in ("seed", "adaptive"):
+        with Simulator(profile="seed", scale=SCALE, seed=12, boards_scale=0.2, ban_rule="10/10s") as sim:
+            run = Run(sim, SyncConfig(seed=12, pacing=pacing))
+            report = run.sync()
+            assert report.stopped_reason is None and not report.failures, report.stopped_reason
+            run.assert_exact()
+            ips[pacing] = run.proxies.stats.ips_used
+            if pacing == "adaptive":
+                # What was learned is in the report: a pace under 1 request/s per IP.
+                assert report.ban_model is not None
+                assert report.ban_model["estimate"]["spacing"] >= 1.0 * SCALE
+    assert ips["adaptive"] < ips["seed"], ips

@@ -175,5 +175,7 @@ def test_an_unreachable_postgres_ledger_is_one_line_without_the_password():
     with pytest.raises(RuntimeError) as info:
         ledger.used(DAY)
     message = str(info.value)
-    assert message.startswith(f"PostgreSQL at postgresql://***@127.0.0.1:{port}/ledger: ")
+    # With credentials in a URL, everything but host:port is masked: a password may hold '/', so the database
+    # name cannot be told from the rest of it.
+    assert message.startswith(f"PostgreSQL at postgresql://***@127.0.0.1:{port}/***: ")
     assert "s3cr" not in message and "\n" not in message

@@ -39,8 +39,9 @@ def test_quota_runs_out_mid_run_a_second_process_sees_it_and_the_next_day_resume
     with Simulator(profile="calm", scale=SCALE, seed=23, boards_scale=0.1) as sim:
         boards = set(sim.truth())
         job = Platform(sim, db, monkeypatch, scale=SCALE)
-        # Short leases so a 3-IP day runs out part-way through the members.
-        short = {"max_ips": 3, "ip_ttl": 4 * SCALE, "ttl_jitter": 1 * SCALE}
+        # Short leases so a 3-IP day runs out part-way through the members (long enough for adaptive pacing,
+        # which starts at 1 request/s per IP, to finish some boards first).
+        short = {"max_ips": 3, "ip_ttl": 16 * SCALE, "ttl_jitter": 1 * SCALE}
 
         first = job.run(**short)
         assert not first.success

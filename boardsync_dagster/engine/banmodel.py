@@ -1,0 +1,319 @@
+"""The ban model: Eastmoney's per-IP limit, learned during the run from how IPs die, and the pacing it allows.
+
+Eastmoney publishes no rule and changes it. What we see is when each request went out on each IP, and when an
+IP that was serving starts failing every request (a ban). Two kinds of rule are kept under:
+- a sliding window (at most B requests in any W seconds): by pacing each IP evenly, one request per `spacing`
+  seconds, never faster (an evenly spaced IP never holds more than W / spacing requests in any W);
+- a total per IP: by retiring an IP at a confirmed `cap`.
+The pace grows while no IP is lost (slow start, x1.25 each pace_grow_every; after a loss, +10 % probes), and a
+confirmed loss cuts it x1.4 (AIMD's shape). Losses are noisy (a flaky proxy or two random drops look the same),
+so a first loss only counts once a second one at a similar count follows within an IP's life, and losses of IPs
+that still carry the old pace echo the last change. A loss at a pace IPs have lived whole lives at, twice, means
+the rule got stricter: learning starts again. docs/engine.md gives the reasons.
+Not thread-safe: ProxyManager calls it under its lock.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from boardsync_dagster.engine.config import SyncConfig
+
+# Slow start: the pace multiplies by this each pace_grow_every until the first ban (TCP's slow start, gentler).
+SLOW_START = 1.25
+# After a ban has given a ceiling, each quiet pace_reprobe_after the pace probes this much higher.
+REPROBE = 1.10
+# A ban at the current pace slows it at least this much (AIMD's multiplicative decrease).
+DECREASE = 1.4
+# Probing past a learned window limit waits this many pace_reprobe_after since the last ban-driven change.
+PATIENCE = 4
+# A ban nothing explains (the rule got stricter): the pace is cut by this factor (AIMD's multiplicative decrease).
+CUT = 1.5
+# A pace not yet proven is blamed for a ban only after this many requests (fewer: a proxy's noise).
+MIN_SERVED = 5
+# An IP whose failures before its final streak were this share of its requests is flaky, not banned.
+FLAKY_SHARE = 0.15
+
+
+@dataclass
+class Estimate:
+    """What was learned, in seconds of the configuration's time: kept per vendor account and day."""
+
+    spacing: float  # seconds between two requests on one IP
+    window: float | None = None  # the ban window that explained the last ban, seconds
+    window_limit: int | None = None  # at most this many requests in that window
+    cap: int | None = None  # at most this many requests per IP, in total
+    life: float | None = None  # how long an IP lives when the vendor does not say (None: not learned)
+    bans: int = 0  # bans observed (this run, plus the runs the estimate came from)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Estimate:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Ban:
+    """One observed ban: when, after how many requests, and how many fell in each window before it."""
+
+    at: float
+    served: int
+    counts: dict[float, int] = field(default_factory=dict)
+    verdict: str = ""  # window, cap, cap or window, echo, probe failed, rule changed, end of life
+    mean_spacing: float = 0.0  # the IP's age at the ban / requests it served
+    spacing: float = 0.0  # the model's pace when it was observed
+
+
+def window_counts(times: list[float], windows: list[float]) -> dict[float, int]:
+    """The most requests any sliding window of each length held (times sorted)."""
+    best = {}
+    for w in windows:
+        start, most = 0, 0
+        for end, t in enumerate(times):
+            while times[start] <= t - w:
+                start += 1
+            most = max(most, end - start + 1)
+        best[w] = most
+    return best
+
+
+class BanModel:
+    def __init__(self, config: SyncConfig, now: float, start: Estimate | None = None) -> None:
+        self.cfg = config
+        windows, w = [], config.ban_window_min
+        while w <= config.ban_window_max + 1e-9:
+            windows.append(w)
+            w *= 2
+        self.windows = windows
+        start = start or Estimate(spacing=config.pace_start_spacing)
+        self._spacing = self._bounded(start.spacing)
+        self.window, self.window_limit, self.cap, self.bans = (
+            start.window,
+            start.window_limit,
+            start.cap,
+            start.bans,
+        )
+        self._life = start.life if start.life is not None else config.ip_ttl
+        self._life_fixed = False
+        self._proven_age = 0.0  # the oldest an IP has been seen serving
+        self._safe: dict[float, int] = dict.fromkeys(
+            windows, 0
+        )  # most requests any unharmed IP held per window
+        self._safe_total = 0
+        self._ceiling = start.window is not None or start.bans > 0  # slow start only when nothing is known
+        self._since = now  # when the pace last changed
+        self._adjusted_at = -math.inf  # when a ban last changed the pace
+        self._limit_spacing = self._spacing  # the pace the last ban implied
+        self._pace_proven = False
+        self._cap_confirmed = (
+            self.cap is not None
+        )  # a cap carried over from an earlier run was confirmed there
+        self._probed_at = -math.inf  # when the pace last went past the pace the last ban implied
+        self._cap_at = -math.inf
+        self._bans_seen: list[Ban] = []
+        self._before_cut: float | None = None
+        self.observed: list[Ban] = []
+        self.history: list[tuple[float, float, int | None]] = [(now, self._spacing, self.cap)]
+
+    # --- what the manager asks ---------------------------------------------------------------------------------
+
+    def spacing(self, now: float) -> float:
+        """Seconds between two requests on one IP, now (the pace grows while no ban is seen)."""
+        cfg = self.cfg
+        step, factor = (
+            (cfg.pace_reprobe_after, REPROBE) if self._ceiling else (cfg.pace_grow_every, SLOW_START)
+        )
+        while now - self._since >= step:
+            self._since += step
+            if (
+                self.observed
+                and self.observed[-1].verdict == "doubtful"
+                and now - self.observed[-1].at < step
+            ):
+                continue  # an IP was just lost: no growth until it is judged
+            faster = self._spacing / factor
+            if self._ceiling and now - self._adjusted_at < PATIENCE * cfg.pace_reprobe_after:
+                # Past the pace a ban implied (is the rule looser now?) only after a long quiet time.
+                faster = max(faster, min(self._spacing, self._limit_spacing))
+            elif self._ceiling and faster < self._limit_spacing:
+                self._probed_at = self._since
+            if faster != self._spacing:
+                self._set(faster, self._since)
+        return self._spacing
+
+    @property
+    def learned(self) -> bool:
+        """True once a ban (this run or an earlier one) has set the pace: slow start is over."""
+        return self._ceiling
+
+    def cap_limit(self) -> int | None:
+        """Requests an IP may be sent in total before it is retired (None: no total limit confirmed)."""
+        return self.cap if self._cap_confirmed else None
+
+    def life(self) -> float:
+        """How long to use an IP whose vendor states no expiry."""
+        return self._life
+
+    def estimate(self) -> Estimate:
+        life = self._life if self._life != self.cfg.ip_ttl else None
+        return Estimate(self._spacing, self.window, self.window_limit, self.cap_limit(), life, self.bans)
+
+    # --- what the manager tells --------------------------------------------------------------------------------
+
+    def unharmed(self, sent: list[float], age: float, now: float) -> None:
+        """An IP retired without a ban after these requests: every window it held is safe."""
+        self._learn_safe(sent)
+        if self.cap is not None and not self._cap_confirmed and len(sent) > self.cap:
+            self.cap = None  # an IP went past the cap unharmed: it was a window misread as a cap
+        if self.cap is not None and len(sent) >= self.cap:
+            # Retired at the cap unharmed. A cap seen once may be a window misread: try a little further.
+            quiet = now - self._cap_at >= PATIENCE * self.cfg.pace_reprobe_after
+            if not self._cap_confirmed or quiet:
+                self.cap = math.ceil(self.cap * REPROBE)
+        if not self._life_fixed and age >= self._life - 1e-9:
+            # It lived its whole assumed life unharmed: maybe the vendor's IPs live longer (learned upward).
+            self._life = min(self._life * REPROBE, self.cfg.ip_ttl * 4)
+        self._proven_age = max(self._proven_age, age)
+        if now - age >= self._adjusted_at and age >= 0.9 * self._life:
+            self._pace_proven = True  # an IP lived its whole life at the pace the last ban set
+
+    def banned(self, sent: list[float], served: int, age: float, now: float, vendor_expiry: bool) -> Ban:
+        """An IP that served `served` requests failed every request since (sent: every request it was sent).
+
+        Returns the verdict, also kept in `observed`."""
+        before, failing = sent[:served], sent[: served + 1]
+        counts = window_counts(failing, self.windows) if failing else {}
+        if not vendor_expiry and not self._life_fixed and age > self._proven_age and age >= 0.9 * self._life:
+            # Older than any IP seen serving, past the life assumed before the last growth: the IP ended.
+            self._life, self._life_fixed = max(age - self.cfg.expiry_margin, self.cfg.ip_ttl / 4), True
+            self._learn_safe(before)
+            return self._keep(Ban(now, served, counts, "end of life"))
+        if not self._recent_doubt(now, early=False, served=served):
+            # One IP failing twice in a row may be a flaky proxy or two random drops; a ban that matters falls
+            # on every IP at that pace: wait for a second one.
+            return self._doubt(Ban(now, served, counts, "doubtful", spacing=self._spacing), before)
+        # IPs live at the last change still carry requests sent at the old pace: their bans echo that change.
+        # One issued since then ran at the new pace only: its ban is news.
+        echo = now - self._adjusted_at < self._life and now - age <= self._adjusted_at
+        # Windows (shorter than its life so far) in which it sent more than any IP ever did unharmed: a burst
+        # beyond what is proven safe, what a sliding-window ban follows.
+        burst = [w for w in self.windows if w < age and counts.get(w, 0) > max(self._safe[w], 1)]
+        verdict = ""
+        if served >= self._safe_total and (self.cap is None or served <= self.cap):
+            # Nobody went further unharmed: a total per IP explains it. Confirmed when a second IP dies at the
+            # same count at another pace; then the pace cut the first one caused was the cap misread: undone.
+            mean = age / served
+            confirmed = any(
+                abs(b.served - served) <= max(1, 0.03 * served) and abs(b.mean_spacing - mean) > 0.2 * mean
+                for b in self._bans_seen
+            )
+            self.cap, self._cap_confirmed, self._cap_at = served, confirmed, now
+            verdict = "cap"
+            if confirmed and self._before_cut is not None:
+                self._set(min(self._spacing, self._before_cut), now)
+                self._before_cut = None
+        if verdict == "cap" and self._cap_confirmed:
+            pass
+        elif echo:
+            verdict = verdict or "echo"
+        elif now - self._probed_at < self._life:
+            # A probe past the pace the last ban set failed: back to that pace, and wait long before the next.
+            self._before_cut = self._spacing
+            self._adjust(max(self._limit_spacing, self._spacing), now)
+            self._probed_at = -math.inf
+            verdict = "probe failed"
+        elif burst or verdict == "cap" or (served >= MIN_SERVED and not self._pace_proven):
+            # Multiplicative decrease: past the pace before the last growth step (x1.25), with a margin for the
+            # requests that go out late and bunch up with the next one; from the pace of the first IP lost.
+            self._before_cut = self._spacing
+            first = [
+                b.spacing
+                for b in self.observed
+                if b.verdict == "doubtful" and now - b.at < self._life and b.at > self._adjusted_at
+            ]
+            self._adjust(min([self._spacing, *first]) * DECREASE, now)
+            verdict = "cap or window" if verdict else "window"
+            self.window, self.window_limit = (burst[-1], counts[burst[-1]] - 1) if burst else (None, None)
+        elif not self._recent_doubt(now, early=True):
+            # At a pace that IPs have lived whole lives at unharmed: a flaky proxy, or the rule got stricter.
+            # A second one within an IP's life says which.
+            return self._doubt(Ban(now, served, counts, "doubtful (stricter?)"), before)
+        else:
+            # The rule got stricter: forget what was safe under the old one and start again cautiously.
+            self._safe = dict.fromkeys(self.windows, 0)
+            self._safe_total = 0
+            self.cap, self._cap_confirmed = None, False
+            self._before_cut = self._spacing
+            self._adjust(max(self._spacing * CUT, self.cfg.pace_start_spacing), now)
+            self._ceiling = False
+            verdict = "rule changed"
+        self.bans += 1
+        self._bans_seen.append(Ban(now, served, counts, verdict, age / max(served, 1)))
+        self._learn_safe(before)
+        self._since = now
+        return self._keep(self._bans_seen[-1])
+
+    def _recent_doubt(self, now: float, early: bool, served: int | None = None) -> bool:
+        """Another observation within an IP's life: doubtful ones, or for a first observation any ban at all,
+        at a similar count (IPs banned by one rule at one pace die at similar counts; noise at any count)."""
+        kinds = ("doubtful (stricter?)",) if early else ("doubtful", "echo", "window", "cap", "cap or window")
+        return any(
+            b.verdict in kinds
+            and now - b.at < self._life
+            and (served is None or served / 2 - 2 <= b.served <= served * 2 + 2)
+            for b in self.observed
+        )
+
+    def _doubt(self, ban: Ban, before: list[float]) -> Ban:
+        self._learn_safe(before)
+        return self._keep(ban)
+
+    # --- inside ------------------------------------------------------------------------------------------------
+
+    def _learn_safe(self, sent: list[float]) -> None:
+        if not sent:
+            return
+        for w, n in window_counts(sent, self.windows).items():
+            self._safe[w] = max(self._safe[w], n)
+        self._safe_total = max(self._safe_total, len(sent))
+
+    def _adjust(self, spacing: float, now: float) -> None:
+        self._pace_proven = False
+        self._ceiling = True
+        self._adjusted_at = now
+        self._limit_spacing = self._bounded(spacing)
+        self._set(spacing, now)
+
+    def _set(self, spacing: float, now: float) -> None:
+        self._spacing = self._bounded(spacing)
+        self.history.append((now, self._spacing, self.cap))
+
+    def _bounded(self, spacing: float) -> float:
+        return min(max(spacing, self.cfg.pace_min_spacing), self.cfg.pace_max_spacing)
+
+    def _keep(self, ban: Ban) -> Ban:
+        self.observed.append(ban)
+        self.history.append((ban.at, self._spacing, self.cap))
+        return ban
+
+
+def leases_wanted(model: BanModel, now: float, backlog: int) -> int:
+    """IPs to keep live: enough that their paces add up to the run's target rate, never more than tasks waiting.
+
+    An IP carries life / spacing requests whatever the lease count, so the IPs a run costs follow the pace alone.
+    While the pace still grows with time (slow start), fewer leases send fewer requests at the slow early pace.
+    """
+    spacing = model.spacing(now)
+    want = math.ceil(spacing / model.cfg.pace_target_interval - 1e-9)
+    if not model.learned:
+        want = min(want, model.cfg.workers)
+    # Near the end: no more IPs than two per whole life of work waiting (an IP fetched for the last few requests
+    # is paid for in full; one per life would leave the tail too slow).
+    per_ip = model.life() / spacing
+    if model.cap_limit() is not None:
+        per_ip = min(per_ip, model.cap_limit())
+    return max(1, min(want, math.ceil(2 * max(backlog, 1) / max(per_ip, 1.0))))

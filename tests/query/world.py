@@ -128,7 +128,7 @@ def write_state(db: Path, day: date, state: dataset.DayState, *, incomplete: boo
         stored = members[: len(members) // 2] if code == half else members
         list_rows.append((day, code, board.name, board.kind.value, len(state.listed(board.kind))))
         member_rows += [(day, code, m.stock_code, m.stock_name, m.market) for m in stored]
-        status_rows.append((day, code, len(members), len(stored), code != half, None, synced_at))
+        status_rows.append((day, code, len(members), len(stored), code != half, None, synced_at, False))
     write_rows(db, day, list_rows, member_rows, status_rows)
     return half
 

@@ -80,6 +80,7 @@ def test_no_secret_in_any_output_of_a_whole_sync(tmp_path: Path, monkeypatch: py
     db = tmp_path / "boardsync.duckdb"
     with Simulator(
         profile="seed",
+        ban_rule="none",  # the fixed proxy below lives 6000 s: no ban can outlast it, and none is wanted here
         scale=SCALE,
         seed=61,
         boards_scale=0.05,
@@ -198,7 +199,7 @@ def test_secrets_typed_into_the_launchpad_are_refused_before_a_run_is_stored(
                     "repositoryName": "__repository__",
                     "jobName": "board_sync_job",
                 },
-                "runConfigData": {"resources": {"proxy": {"config": {field: value, "max_ips": 5}}}},
+                "runConfigData": {"resources": {"sync": {"config": {field: value, "max_ips": 5}}}},
                 "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "2025-12-01"}]},
             }
             launched = execute_dagster_graphql(context, LAUNCH, {"params": params}).data["launchRun"]
@@ -213,7 +214,7 @@ def test_secrets_typed_into_the_launchpad_are_refused_before_a_run_is_stored(
     with dg.instance_for_test(temp_dir=str(tmp_path / "in_process")) as instance:
         with pytest.raises(dg.DagsterInvalidConfigError, match='unexpected config entry "password"'):
             job.execute_in_process(
-                run_config={"resources": {"proxy": {"config": {"password": AWKWARD}}}},
+                run_config={"resources": {"sync": {"config": {"password": AWKWARD}}}},
                 instance=instance,
                 partition_key="2025-12-01",
             )

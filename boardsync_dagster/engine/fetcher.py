@@ -53,24 +53,53 @@ class BoardListResult:
 
 
 @dataclass(frozen=True)
-class Target:
-    """What a page task fetches: a board's members, or (board is None) the board list of a kind."""
+class BoardTarget:
+    """What a page task fetches: one board's members."""
 
-    key: str
-    kind: BoardKind
-    board: Board | None = None
+    board: Board
+
+    @property
+    def key(self) -> str:
+        return self.board.code
+
+    @property
+    def kind(self) -> BoardKind:
+        return self.board.kind
 
     def fetch(self, client: EastmoneyClient, page: int, proxies: dict[str, str] | None) -> Page:
-        if self.board is None:
-            return client.board_list_page(self.kind, page, proxies)
         return client.member_page(self.board.code, page, proxies)
 
-    def row_key(self, row) -> str:
-        return row.code if self.board is None else row.stock_code
+    @staticmethod
+    def row_key(row) -> str:
+        return row.stock_code
 
     def as_board(self) -> Board:
-        """The board, or for a board list a stand-in named after it, so reports list both alike."""
-        return self.board or Board(self.key, self.key, self.kind)
+        return self.board
+
+
+@dataclass(frozen=True)
+class ListTarget:
+    """What a page task fetches: the board list of one kind."""
+
+    kind: BoardKind
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind.value} list"
+
+    def fetch(self, client: EastmoneyClient, page: int, proxies: dict[str, str] | None) -> Page:
+        return client.board_list_page(self.kind, page, proxies)
+
+    @staticmethod
+    def row_key(row) -> str:
+        return row.code
+
+    def as_board(self) -> Board:
+        """A stand-in board named after the list, so reports list a failed list like a failed board."""
+        return Board(self.key, self.key, self.kind)
+
+
+Target = BoardTarget | ListTarget
 
 
 @dataclass(frozen=True)
@@ -122,7 +151,9 @@ def outcome_of(page_no: int, page: Page) -> Page | FetchError:
 
 
 class _Run:
-    def __init__(self, targets, client, proxies, config, clock, stop_event, on_complete, progress) -> None:
+    def __init__(
+        self, targets, *, client, proxies, config, clock, stop_event, on_complete, progress=None
+    ) -> None:
         self.targets: list[Target] = targets
         self.client = client
         self.proxies: ProxyManager = proxies
@@ -274,7 +305,7 @@ class _Run:
             return
         state.attempts += 1
         if isinstance(msg.outcome, FetchError):
-            if msg.outcome.error_class is ErrorClass.DATA_NULL and target.board is not None:
+            if msg.outcome.error_class is ErrorClass.DATA_NULL and isinstance(target, BoardTarget):
                 state.null_via.append(msg.via)
                 if self._gone(state, target):
                     return
@@ -361,7 +392,9 @@ class _Run:
         kind.members += len(rows)
         remarks = [note] if note else []
         unexpected = sorted(
-            f"{m.stock_code} ({m.market})" for m in rows if target.board and not expected_code(m)
+            f"{m.stock_code} ({m.market})"
+            for m in rows
+            if isinstance(target, BoardTarget) and not expected_code(m)
         )
         if unexpected:
             remarks.append(f"unexpected stock codes kept: {', '.join(unexpected[:20])}")
@@ -403,12 +436,21 @@ def sync_members(
     config.validate()
     skip = set(skip)
     unique = {b.code: b for b in boards if b.code not in skip}
-    targets = [Target(b.code, b.kind, b) for b in unique.values()]
+    targets = [BoardTarget(b) for b in unique.values()]
 
     def on_complete(target: Target, book: PageBook, rows: list, note: str | None) -> None:
         checkpoint(BoardResult(target.board, book.total or 0, rows, book.expected, True, note))
 
-    run = _Run(targets, client, proxies, config, clock or proxies.clock, stop_event, on_complete, progress)
+    run = _Run(
+        targets,
+        client=client,
+        proxies=proxies,
+        config=config,
+        clock=clock or proxies.clock,
+        stop_event=stop_event,
+        on_complete=on_complete,
+        progress=progress,
+    )
     report = run.run()
     report.skipped = len({b.code for b in boards if b.code in skip})
     return report
@@ -426,7 +468,7 @@ def fetch_board_list(
     """Today's board lists, every page, validated like a board: distinct codes == the reported total."""
     config.validate()
     kinds = list(dict.fromkeys(kinds))  # once each, in the order asked
-    targets = [Target(f"{kind.value} list", kind) for kind in kinds]
+    targets = [ListTarget(kind) for kind in kinds]
     found: dict[BoardKind, list[Board]] = {}
     totals: dict[BoardKind, int] = {}
 
@@ -435,7 +477,13 @@ def fetch_board_list(
         totals[target.kind] = book.total or 0
 
     run = _Run(
-        targets, client, proxies, config, clock or proxies.clock, stop_event, on_complete, progress=None
+        targets,
+        client=client,
+        proxies=proxies,
+        config=config,
+        clock=clock or proxies.clock,
+        stop_event=stop_event,
+        on_complete=on_complete,
     )
     report = run.run()
     for kind, rows in found.items():

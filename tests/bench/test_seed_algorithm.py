@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from boardsync_dagster.engine.clock import FakeClock
 from boardsync_dagster.engine.eastmoney import EastmoneyClient
 from boardsync_dagster.seed_algorithm import SeedParams, SeedResult, SeedRun
 from boardsync_dagster.simulator import Profile, Simulator
+from tests.clock import FakeClock
 
 SCALE = 0.02
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from boardsync_dagster.engine.clock import FakeClock
+from tests.clock import FakeClock
 
 
 class FakeVendor:

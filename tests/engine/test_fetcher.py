@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from boardsync_dagster.engine.clock import FakeClock, SystemClock
+from boardsync_dagster.engine.clock import SystemClock
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.errors import BanSuspected, ErrorClass, FetchError
 from boardsync_dagster.engine.fetcher import sync_members
@@ -14,6 +14,7 @@ from boardsync_dagster.engine.ledger import MemoryLedger
 from boardsync_dagster.engine.parse import Page
 from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
 from boardsync_dagster.engine.types import Board, BoardKind, Member
+from tests.clock import FakeClock
 
 from .conftest import FakeVendor
 

@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from boardsync_dagster.engine.banmodel import Estimate
-from boardsync_dagster.engine.clock import SHANGHAI, FakeClock, vendor_day
+from boardsync_dagster.engine.clock import SHANGHAI, vendor_day
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.errors import (
     BanSuspected,
@@ -21,6 +21,7 @@ from boardsync_dagster.engine.errors import (
 )
 from boardsync_dagster.engine.ledger import MemoryLedger
 from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
+from tests.clock import FakeClock
 
 from .conftest import FakeVendor
 

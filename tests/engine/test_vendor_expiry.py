@@ -9,7 +9,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from boardsync_dagster.engine.clock import SHANGHAI, FakeClock, SystemClock, vendor_day
+from boardsync_dagster.engine.clock import SHANGHAI, SystemClock, vendor_day
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.errors import VendorAnswerError
 from boardsync_dagster.engine.fetcher import sync_members
@@ -18,6 +18,7 @@ from boardsync_dagster.engine.parse import Page
 from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
 from boardsync_dagster.engine.report import render_table
 from boardsync_dagster.engine.types import Board, BoardKind, Member
+from tests.clock import FakeClock
 from tests.reliability.fakes import ScriptedServer
 
 from .conftest import FakeVendor

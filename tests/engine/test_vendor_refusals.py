@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from boardsync_dagster.engine.clock import FakeClock, vendor_day
+from boardsync_dagster.engine.clock import vendor_day
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.errors import QuotaExhausted, VendorUnavailable
 from boardsync_dagster.engine.ledger import MemoryLedger
 from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
+from tests.clock import FakeClock
 from tests.reliability.fakes import ScriptedServer
 
 CFG = SyncConfig(seed=5, max_ips=50, timeout=5.0)

@@ -25,7 +25,7 @@ CHILD_TIMEOUT_S = 3600
 
 @dataclass(frozen=True)
 class BenchSpec:
-    profile: str = "seed"
+    profile: str = "typical"
     scale: float = 0.05
     repeat: int = 3
     workers: int = 6
@@ -75,13 +75,13 @@ def run_repeat(spec: BenchSpec, seed: int, algorithm: str = "ours") -> dict:
     from boardsync_dagster.simulator import Simulator
 
     # The seed's parameters (SyncConfig's defaults), our overrides, then every duration scaled like the simulator.
-    plain = SyncConfig(workers=spec.workers, seed=seed, max_ips=spec.vendor.quota)
+    plain = SyncConfig(workers=spec.workers, rng_seed=seed, max_ips=spec.vendor.quota)
     config = plain.scaled(spec.scale).validate()
     rss_before = _rss_kib()
     sim = Simulator(
         profile=spec.profile,
         scale=spec.scale,
-        seed=seed,
+        rng_seed=seed,
         boards_scale=spec.boards_scale,
         vendor_format=spec.vendor_format,
         quota=spec.vendor.quota,

@@ -12,7 +12,7 @@ import json
 import sys
 
 # Spelled out rather than imported: registering a subcommand must not start loading the simulator.
-PROFILES = ("calm", "seed", "hostile")
+PROFILES = ("calm", "typical", "hostile")
 FORMATS = ("text", "zhima", "kuaidaili")
 
 
@@ -20,7 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench", help="Benchmark the sync against the simulator, beside the seed run."
     )
-    parser.add_argument("--profile", default="seed", choices=PROFILES, help="Simulator profile (seed).")
+    parser.add_argument(
+        "--profile",
+        default="typical",
+        choices=PROFILES,
+        help="Simulator profile (typical: the seed run's conditions).",
+    )
     parser.add_argument(
         "--scale", type=float, default=0.05, help="Time scale (0.05: a simulated minute is 3 s)."
     )
@@ -28,8 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=6, help="Engine worker threads (the seed's 6).")
     parser.add_argument("--boards-scale", type=float, default=1.0, help="Share of the seed's 527 boards (1).")
     parser.add_argument("--vendor-format", default="text", choices=FORMATS, help="Vendor answers (text).")
-    parser.add_argument("--seed", type=int, default=0, help="Seed of repeat 1; repeat i uses seed + i - 1.")
-    parser.add_argument("--same-seed", action="store_true", help="Every repeat uses --seed itself.")
+    parser.add_argument(
+        "--rng-seed", type=int, default=0, help="Random seed of repeat 1; repeat i uses it + i - 1 (0)."
+    )
+    parser.add_argument("--same-seed", action="store_true", help="Every repeat uses --rng-seed itself.")
     rules = parser.add_mutually_exclusive_group()
     rules.add_argument(
         "--ban-rule",
@@ -62,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         boards_scale=args.boards_scale,
         vendor_format=args.vendor_format,
-        seed=args.seed,
+        seed=args.rng_seed,
         same_seed=args.same_seed,
     )
 

@@ -32,14 +32,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--scale", type=float, default=DEFAULT_SCALE, help="Time scale (0.2: a 5-minute sync takes 1)."
     )
-    parser.add_argument("--profile", default="seed", help="Simulator profile: calm, seed or hostile.")
-    parser.add_argument("--seed", type=int, default=0, help="Simulator data seed.")
+    parser.add_argument(
+        "--profile",
+        default="typical",
+        help="Simulator profile: calm, typical (the seed run's conditions) or hostile.",
+    )
+    parser.add_argument(
+        "--rng-seed", type=int, default=0, help="Random seed of the simulator's data and faults."
+    )
     parser.add_argument("--boards-scale", type=float, default=1.0, help="Share of the seed's 527 boards.")
     parser.add_argument("--db", default=DEMO_DB, help=f"DuckDB file, recreated each time ({DEMO_DB}).")
     parser.add_argument("--json", action="store_true", help="Print the report as JSON on the last line.")
     parser.add_argument("--verbose", action="store_true", help="Show Dagster's own event log on stderr.")
     parser.add_argument(
-        "--world", default="seed", help="Simulator world: seed (86 industries) or levels2026 (3 levels)."
+        "--world",
+        default="classic",
+        help="Simulator world: classic (86 industries) or levels2026 (3 levels).",
     )
     parser.add_argument(
         "--ui", action="store_true", help="Serve the Dagster UI against the simulator instead; Ctrl-C stops."
@@ -70,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         sim = Simulator(
             profile=args.profile,
             scale=args.scale,
-            seed=args.seed,
+            rng_seed=args.rng_seed,
             boards_scale=args.boards_scale,
             world=args.world,
         )

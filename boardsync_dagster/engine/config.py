@@ -132,7 +132,7 @@ class SyncConfig:
     progress_interval: float = setting(
         5.0, "Time between progress lines.", section="eastmoney", unit="s", minimum=0
     )
-    seed: int | None = setting(
+    rng_seed: int | None = setting(
         None,
         "Random seed of the delays and jitter, so a run replays (default: random).",
         section="eastmoney",

@@ -162,7 +162,7 @@ class _Run:
         self.stop_event = stop_event
         self.on_complete = on_complete
         self.progress = progress
-        self.rng = random.Random(config.seed)
+        self.rng = random.Random(config.rng_seed)
         self.halt = threading.Event()
         self.queue = WorkQueue()
         self.results: queue.Queue = queue.Queue()

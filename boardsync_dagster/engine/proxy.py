@@ -147,7 +147,7 @@ class ProxyManager:
         self.redact = Redactor([settings.proxy_api, settings.proxy_url, settings.user, settings.password])
         redact_library_logs(self.redact)
         self._vendor_get = vendor_get or http_get
-        self._rng = rng or random.Random(config.seed)
+        self._rng = rng or random.Random(config.rng_seed)
         self._lock = threading.Condition()
         self._current: Lease | None = None
         self._spares: list[Lease] = []

@@ -23,12 +23,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "SIGINT/SIGTERM. Durations are simulated seconds, multiplied by --scale.",
     )
     parser.add_argument("--scale", type=float, default=1.0, help="real seconds per simulated second")
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="seed")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="typical")
     parser.add_argument("--vendor-format", choices=FORMATS, default="text")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rng-seed", type=int, default=0, help="Random seed of the data and the faults (0).")
     parser.add_argument("--boards-scale", type=float, default=1.0, help="x the seed run's 527 boards")
     parser.add_argument(
-        "--world", choices=WORLDS, default="seed", help="seed: 86 industries; levels2026: ~496 in 3 levels"
+        "--world",
+        choices=WORLDS,
+        default="classic",
+        help="classic: 86 industries; levels2026: ~496 in 3 levels",
     )
     parser.add_argument("--vendor-key", default="sim-key")
     parser.add_argument("--quota", type=int, default=200, help="IPs per vendor day")
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         sim = Simulator(
             profile=args.profile,
             scale=args.scale,
-            seed=args.seed,
+            rng_seed=args.rng_seed,
             boards_scale=args.boards_scale,
             vendor_format=args.vendor_format,
             vendor_key=args.vendor_key,

@@ -16,18 +16,18 @@ import random
 from boardsync_dagster.engine.types import Board, BoardKind
 from boardsync_dagster.simulator import dataset, names
 
-WORLDS = ("seed", "levels2026")
+WORLDS = ("classic", "levels2026")
 # Boards per level at boards_scale 1 (Eastmoney's 2026 list: about 31 / 130 / 335).
 LEVEL_BOARDS = (31, 130, 335)
 _LEVEL_MARKS = ("", "Ⅱ", "Ⅲ")
 
 
-def generate(seed: int = 0, boards_scale: float = 1.0, world: str = "seed") -> dataset.DayState:
-    """The first day of `world`: "seed" (86 flat industries, dataset.generate unchanged) or "levels2026"."""
+def generate(seed: int = 0, boards_scale: float = 1.0, world: str = "classic") -> dataset.DayState:
+    """The first day of `world`: "classic" (86 flat industries, dataset.generate unchanged) or "levels2026"."""
     if world not in WORLDS:
         raise ValueError(f"unknown world {world!r}; known: {', '.join(WORLDS)}")
     state = dataset.generate(seed, boards_scale)
-    if world == "seed":
+    if world == "classic":
         return state
     rng = random.Random(f"boardsync-sim:{seed}:levels")
     concepts = {code: b for code, b in state.boards.items() if b.board.kind == BoardKind.CONCEPT}

@@ -56,7 +56,7 @@ def throughput(workers: int, seconds: float, via_proxies: bool) -> float:
 def seed_client(scale: float, total: int = 800) -> dict[str, object]:
     """The seed script's way: 6 workers share one current IP, replaced on any failure or after 45 s,
     a 1-2 s pause before each request, vendor calls at least 2 s apart. Simulated seconds throughout."""
-    with Simulator(profile="seed", scale=scale, seed=1) as sim:
+    with Simulator(profile="typical", scale=scale, rng_seed=1) as sim:
         url = sim.clist_url
         truth = sim.truth()
         pages = [(code, pn) for code, (_, ms) in truth.items() for pn in range(1, len(ms) // 100 + 2)]

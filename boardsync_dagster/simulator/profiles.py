@@ -45,8 +45,8 @@ CALM = Profile(name="calm")
 
 # The seed run: ~800 requests, 75 connection errors and 1 timeout, never banned while 6 workers shared one IP
 # at a request every 1-2 s each. Most failures are bad IPs; the server itself rarely misbehaves.
-SEED = Profile(
-    name="seed",
+TYPICAL = Profile(
+    name="typical",
     drop=0.02,
     http502=0.002,
     slow=0.0015,
@@ -75,7 +75,7 @@ HOSTILE = Profile(
     latency=0.2,
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (CALM, SEED, HOSTILE)}
+PROFILES: dict[str, Profile] = {p.name: p for p in (CALM, TYPICAL, HOSTILE)}
 
 
 def resolve(profile: str | Profile) -> Profile:

@@ -30,7 +30,7 @@ class Simulator:
         self,
         profile: str | Profile = "calm",
         scale: float = 1.0,
-        seed: int = 0,
+        rng_seed: int = 0,
         boards_scale: float = 1.0,
         vendor_format: str = "text",
         vendor_key: str = "sim-key",
@@ -40,19 +40,21 @@ class Simulator:
         min_interval: float = 2.0,
         ip_ttl: float = 60.0,
         ban_rule: str | BanRule | None = None,
-        world: str = "seed",
+        world: str = "classic",
     ) -> None:
         if scale <= 0:
             raise ValueError("scale must be > 0")
-        self.seed = seed
+        self.rng_seed = rng_seed  # of the data and the faults ("seed" alone means the original script)
         self.vendor_key = vendor_key
         self.ip_ttl = ip_ttl
         prof = _checked(resolve(profile), ban_rule, ip_ttl)
         self._runtime = Runtime(
             prof,
             scale,
-            seed,
-            dataset.mark_over_reported(levels.generate(seed, boards_scale, world), prof.over_report, seed),
+            rng_seed,
+            dataset.mark_over_reported(
+                levels.generate(rng_seed, boards_scale, world), prof.over_report, rng_seed
+            ),
         )
         self._eastmoney = EastmoneyServer(self._runtime)
         host, port = self._eastmoney.server_address[:2]
@@ -129,7 +131,7 @@ class Simulator:
     ) -> DayChanges:
         state, changes = dataset.advance(
             self._runtime.state,
-            self.seed,
+            self.rng_seed,
             members_added,
             members_removed,
             boards_added,
@@ -137,7 +139,9 @@ class Simulator:
             boards_renamed,
             boards_restored,
         )
-        self._runtime.state = dataset.mark_over_reported(state, self._runtime.profile.over_report, self.seed)
+        self._runtime.state = dataset.mark_over_reported(
+            state, self._runtime.profile.over_report, self.rng_seed
+        )
         return changes
 
     # -- switches
@@ -149,7 +153,9 @@ class Simulator:
     def set_profile(self, profile: str | Profile, ban_rule: str | BanRule | None = None) -> None:
         prof = _checked(resolve(profile), ban_rule, self.ip_ttl)
         if prof.over_report != self._runtime.profile.over_report:
-            self._runtime.state = dataset.mark_over_reported(self._runtime.state, prof.over_report, self.seed)
+            self._runtime.state = dataset.mark_over_reported(
+                self._runtime.state, prof.over_report, self.rng_seed
+            )
         self._runtime.profile = prof
 
     def new_vendor_day(self) -> None:

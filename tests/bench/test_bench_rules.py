@@ -109,7 +109,7 @@ def test_lower_bound_per_named_rule_on_the_seed_scenario():
     counts, lists = [63] * 86 + [120] * 441, [86, 441]  # 86 + 882 member pages + 1 + 5 list pages = 974
     ips = {}
     for name in RULES:
-        bound = lower_bound(counts, lists, replace(PROFILES["seed"], ban=name), SyncConfig(), Vendor())
+        bound = lower_bound(counts, lists, replace(PROFILES["typical"], ban=name), SyncConfig(), Vendor())
         assert bound.requests == 974 and bound.fits_quota
         ips[name] = bound.ips
     assert ips["w10-10s"] == math.ceil(974 / 60) and ips["total100"] == 10 and ips["w60-30s"] == 9

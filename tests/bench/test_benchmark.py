@@ -56,7 +56,7 @@ def test_tiny_benchmark_is_exact_and_reports_json(capsys):
     code = args.func(args)
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "profile seed, time scale 0.02" in out and "| duration (simulated min)" in out
+    assert "profile typical, time scale 0.02" in out and "| duration (simulated min)" in out
     result = json.loads(out.strip().splitlines()[-1])
     med = result["median"]
     assert set(med) >= KEYS and len(result["repeats"]) == 2
@@ -106,7 +106,7 @@ def test_median_of_synthetic_repeats():
 
 def test_lower_bound_of_the_seed_scenario():
     # 86 industry boards of 63 rows, one board of 3,700 rows: pages, the list's pages, the ban-free IP load.
-    bound = lower_bound([63] * 86 + [3700], [86, 1], PROFILES["seed"], SyncConfig(), Vendor())
+    bound = lower_bound([63] * 86 + [3700], [86, 1], PROFILES["typical"], SyncConfig(), Vendor())
     assert bound.requests == 86 + 37 + 1 + 1
     assert bound.rate_per_s == pytest.approx(6 / 1.6)
     assert bound.per_ip == pytest.approx(225.0)  # 60 s x 3.75/s, under the ban's 300 per 60 s

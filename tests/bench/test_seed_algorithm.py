@@ -25,7 +25,7 @@ def sims() -> Iterator[list[Simulator]]:
 
 def _run(sims: list[Simulator], params: SeedParams, clock=None, scale: float = SCALE, **sim_kwargs) -> tuple:
     sim_kwargs.setdefault("boards_scale", 0.05)
-    sim = Simulator(scale=scale, seed=3, **sim_kwargs).start()
+    sim = Simulator(scale=scale, rng_seed=3, **sim_kwargs).start()
     sims.append(sim)
     client = EastmoneyClient(sim.eastmoney_url, params.timeout)
     return sim, SeedRun(client, sim.vendor_url, params, seed=3, clock=clock).run()

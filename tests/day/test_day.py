@@ -29,12 +29,14 @@ DAY1, DAY2 = dt.date(2026, 3, 2), dt.date(2026, 3, 3)
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    with Simulator(profile="calm", scale=SCALE, seed=4, boards_scale=0.03) as started:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=4, boards_scale=0.03) as started:
         yield started
 
 
 def service(sim: Simulator, db: Path, day: dt.date = DAY1, **settings: object) -> DayService:
-    config = dataclasses.replace(SyncConfig(seed=2, timeout=3.0 / SCALE), **settings).scaled(SCALE).validate()
+    config = (
+        dataclasses.replace(SyncConfig(rng_seed=2, timeout=3.0 / SCALE), **settings).scaled(SCALE).validate()
+    )
     return DayService(
         day,
         config,

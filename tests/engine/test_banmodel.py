@@ -17,7 +17,7 @@ import pytest
 from boardsync_dagster.engine.banmodel import BanModel, Estimate, leases_wanted, window_counts
 from boardsync_dagster.engine.config import SyncConfig
 
-CFG = SyncConfig(seed=1)
+CFG = SyncConfig(rng_seed=1)
 LIFE = 60.0
 
 

@@ -62,7 +62,7 @@ def test_a_worker_halted_after_the_last_board_does_not_turn_the_run_into_a_stop(
         ip_fail_limit=1,
         max_retry=0,
         stop_grace=2.0,
-        seed=1,
+        rng_seed=1,
     )
     proxies = ProxyManager(
         ProxySettings(proxy_api="http://127.0.0.1:9/get"),
@@ -120,7 +120,7 @@ def one_board(clock, client: EmptyMiddlePage, config: SyncConfig):
     )
 
 
-FAST = SyncConfig(workers=3, start_stagger=0, req_delay_min=0, req_delay_max=0, max_retry=3, seed=1)
+FAST = SyncConfig(workers=3, start_stagger=0, req_delay_min=0, req_delay_max=0, max_retry=3, rng_seed=1)
 
 
 def test_an_empty_middle_page_is_refetched_at_most_max_retry_times_and_named_as_the_reason(clock):
@@ -156,7 +156,7 @@ class NullBoard(EmptyMiddlePage):
 
 
 def test_a_null_board_is_gone_once_an_ip_that_serves_others_confirms_it_and_unconfirmed_it_fails(clock):
-    config = SyncConfig(workers=1, start_stagger=0, req_delay_min=0, req_delay_max=0, max_retry=3, seed=4)
+    config = SyncConfig(workers=1, start_stagger=0, req_delay_min=0, req_delay_max=0, max_retry=3, rng_seed=4)
     boards = [Board("BK0001", "gone", BoardKind.CONCEPT), Board("BK0002", "b", BoardKind.CONCEPT)]
     proxies = ProxyManager(ProxySettings(), config, MemoryLedger(), clock)
     report = sync_members(boards, NullBoard(), proxies, config, checkpoint=lambda r: None, clock=clock)
@@ -196,7 +196,7 @@ class Banned:
 @pytest.mark.parametrize("settings", [ProxySettings(), ProxySettings(proxy_url="http://127.0.0.1:9")])
 def test_a_banned_fixed_or_direct_ip_stops_the_run_and_says_it_cannot_be_replaced(settings, error):
     """Issue 11.7: the same stop rule as vendor mode for every ban signature, not max_retry per board."""
-    config = SyncConfig(workers=3, start_stagger=0, req_delay_min=0, req_delay_max=0, seed=1)
+    config = SyncConfig(workers=3, start_stagger=0, req_delay_min=0, req_delay_max=0, rng_seed=1)
     proxies = ProxyManager(settings, config, MemoryLedger(), FakeClock())
     client = Banned(error)
     boards = [Board(f"BK{i:04d}", f"b{i}", BoardKind.CONCEPT) for i in range(50)]

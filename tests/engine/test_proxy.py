@@ -27,7 +27,7 @@ from .conftest import FakeVendor
 
 KEY = "k3y-ABCDEF-987654321"
 API = f"http://127.0.0.1:9/get?key={KEY}&num=1"
-CFG = SyncConfig(pacing="seed", seed=1)
+CFG = SyncConfig(pacing="seed", rng_seed=1)
 
 
 def manager(clock, vendor, config=CFG, ledger=None, **settings) -> ProxyManager:
@@ -37,7 +37,7 @@ def manager(clock, vendor, config=CFG, ledger=None, **settings) -> ProxyManager:
 
 
 def test_twenty_threads_never_call_the_vendor_closer_than_min_interval(clock, vendor):
-    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, ban_stop_after=10_000, max_ips=1000))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", rng_seed=1, ban_stop_after=10_000, max_ips=1000))
     errors = []
 
     def hammer():
@@ -108,7 +108,7 @@ def test_mark_failed_on_a_replaced_lease_does_not_extract_again(clock, vendor):
 
 
 def test_report_failure_drops_an_ip_after_the_limit_of_failures_in_a_row(clock, vendor):
-    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, ip_fail_limit=2))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", rng_seed=1, ip_fail_limit=2))
     fresh = pm.acquire()
     assert pm.report_failure(fresh) is False  # a fresh IP's first reply failing is not yet a verdict
     assert pm.report_failure(fresh) is True
@@ -122,7 +122,7 @@ def test_report_failure_drops_an_ip_after_the_limit_of_failures_in_a_row(clock, 
 
 
 def test_a_late_success_on_a_dropped_ip_breaks_the_ban_streak(clock, vendor):
-    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, ban_stop_after=3, ip_fail_limit=1))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", rng_seed=1, ban_stop_after=3, ip_fail_limit=1))
     first = pm.acquire()
     assert pm.report_failure(first) is True
     pm.report_success(first)  # a reply that was in flight when the IP was dropped came back fine
@@ -132,7 +132,7 @@ def test_a_late_success_on_a_dropped_ip_breaks_the_ban_streak(clock, vendor):
 
 
 def test_ttl_and_jitter_bounds(clock, vendor):
-    cfg = SyncConfig(pacing="seed", seed=3, ip_ttl=45.0, ttl_jitter=5.0)
+    cfg = SyncConfig(pacing="seed", rng_seed=3, ip_ttl=45.0, ttl_jitter=5.0)
     pm = manager(clock, vendor, cfg)
     lives = []
     for _ in range(40):
@@ -155,7 +155,9 @@ def zhima(seconds_left: int, clock: FakeClock):
 
 def test_vendor_expiry_is_never_exceeded(clock):
     pm = manager(
-        clock, FakeVendor(clock, zhima(20, clock)), SyncConfig(pacing="seed", seed=1, use_vendor_expiry=False)
+        clock,
+        FakeVendor(clock, zhima(20, clock)),
+        SyncConfig(pacing="seed", rng_seed=1, use_vendor_expiry=False),
     )
     lease = pm.acquire()
     assert lease.expires_at - lease.issued_at <= 20 - CFG.expiry_margin + 1e-6
@@ -163,7 +165,9 @@ def test_vendor_expiry_is_never_exceeded(clock):
 
 def test_vendor_expiry_gives_the_ip_its_full_life(clock):
     pm = manager(
-        clock, FakeVendor(clock, zhima(60, clock)), SyncConfig(pacing="seed", seed=1, use_vendor_expiry=True)
+        clock,
+        FakeVendor(clock, zhima(60, clock)),
+        SyncConfig(pacing="seed", rng_seed=1, use_vendor_expiry=True),
     )
     lease = pm.acquire()
     assert lease.expires_at - lease.issued_at == pytest.approx(60 - CFG.expiry_margin, abs=1.0)
@@ -184,14 +188,14 @@ def test_quota_is_reserved_before_the_call_and_stops_cleanly(clock):
         seen.append(ledger.used(day))
         return 200, f"10.0.0.{n}:8080"
 
-    pm = manager(clock, FakeVendor(clock, answer), SyncConfig(pacing="seed", seed=1, max_ips=3), ledger)
+    pm = manager(clock, FakeVendor(clock, answer), SyncConfig(pacing="seed", rng_seed=1, max_ips=3), ledger)
     for _ in range(3):
         pm.mark_failed(pm.acquire())
     assert seen == [1, 2, 3]  # counted before the vendor answered: a crash never under-counts
     with pytest.raises(QuotaExhausted, match=r"3/3 IPs.*renews at .* Asia/Shanghai"):
         pm.acquire()
     assert ledger.used(day) == 3
-    again = manager(clock, FakeVendor(clock), SyncConfig(pacing="seed", seed=1, max_ips=3), ledger)
+    again = manager(clock, FakeVendor(clock), SyncConfig(pacing="seed", rng_seed=1, max_ips=3), ledger)
     with pytest.raises(QuotaExhausted):
         again.acquire()  # a second run the same day knows what is left
     assert again.stats.vendor_calls == 0
@@ -200,17 +204,17 @@ def test_quota_is_reserved_before_the_call_and_stops_cleanly(clock):
 def test_quota_renews_on_the_next_shanghai_day():
     clock = FakeClock(dt.datetime(2026, 3, 2, 23, 59, 58, tzinfo=SHANGHAI))
     ledger = MemoryLedger({dt.date(2026, 3, 2): 200})
-    pm = manager(clock, FakeVendor(clock), SyncConfig(pacing="seed", seed=1), ledger)
+    pm = manager(clock, FakeVendor(clock), SyncConfig(pacing="seed", rng_seed=1), ledger)
     with pytest.raises(QuotaExhausted):
         pm.acquire()
     clock.advance(3)
-    pm2 = manager(clock, FakeVendor(clock), SyncConfig(pacing="seed", seed=1), ledger)
+    pm2 = manager(clock, FakeVendor(clock), SyncConfig(pacing="seed", rng_seed=1), ledger)
     assert pm2.acquire().label.startswith("10.0.0.")
     assert ledger.used(dt.date(2026, 3, 3)) == 1
 
 
 def test_max_ips_per_run(clock, vendor):
-    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, max_ips_per_run=2))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", rng_seed=1, max_ips_per_run=2))
     pm.mark_failed(pm.acquire())
     pm.mark_failed(pm.acquire())
     with pytest.raises(IpBudgetSpent, match="max_ips_per_run"):
@@ -218,7 +222,7 @@ def test_max_ips_per_run(clock, vendor):
 
 
 def test_every_ip_dying_unused_stops_as_a_ban(clock, vendor):
-    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, ban_stop_after=4, ip_fail_limit=2))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", rng_seed=1, ban_stop_after=4, ip_fail_limit=2))
     for _ in range(4):
         lease = pm.acquire()
         assert [pm.report_failure(lease), pm.report_failure(lease)] == [False, True]
@@ -228,7 +232,7 @@ def test_every_ip_dying_unused_stops_as_a_ban(clock, vendor):
 
 
 def test_a_working_ip_resets_the_ban_count(clock, vendor):
-    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, ban_stop_after=3))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", rng_seed=1, ban_stop_after=3))
     for i in range(9):
         lease = pm.acquire()
         if i % 2:
@@ -248,7 +252,7 @@ def test_too_fast_waits_and_retries(clock):
 def test_too_fast_backs_off_doubling_and_does_not_stop(clock):
     """A 'too fast' answer is a reason to wait: each one doubles the wait before the account's next call."""
     vendor = FakeVendor(clock, lambda n: (200, "请2秒后再试") if n <= 4 else (200, "10.0.0.1:8080"))
-    pm = manager(clock, vendor, SyncConfig(seed=1, vendor_too_fast_limit=4))
+    pm = manager(clock, vendor, SyncConfig(rng_seed=1, vendor_too_fast_limit=4))
     assert pm.acquire().label == "10.0.0.1:8080"
     gaps = [b - a for a, b in zip(vendor.calls, vendor.calls[1:], strict=False)]
     m = CFG.min_interval
@@ -258,7 +262,7 @@ def test_too_fast_backs_off_doubling_and_does_not_stop(clock):
 def test_two_managers_on_one_account_share_the_vendor_spacing(clock):
     """Two runs of one account (two processes, here two managers on one ledger) space their vendor calls as one."""
     ledger, vendor = MemoryLedger(), FakeVendor(clock)
-    config = SyncConfig(seed=1, ban_stop_after=10_000, max_ips=1000)
+    config = SyncConfig(rng_seed=1, ban_stop_after=10_000, max_ips=1000)
     managers = [manager(clock, vendor, config, ledger) for _ in range(2)]
     errors = []
 
@@ -282,7 +286,7 @@ def test_two_managers_on_one_account_share_the_vendor_spacing(clock):
 
 def test_too_fast_forever_gives_up_bounded(clock):
     vendor = FakeVendor(clock, lambda n: (200, "请2秒后再试"))
-    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, vendor_too_fast_limit=3))
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", rng_seed=1, vendor_too_fast_limit=3))
     with pytest.raises(VendorUnavailable, match="too fast"):
         pm.acquire()
     assert len(vendor.calls) == 4
@@ -301,7 +305,7 @@ def test_too_fast_forever_gives_up_bounded(clock):
 def test_vendor_refusals_are_typed_and_stop_without_a_storm(clock, body, error):
     ledger = MemoryLedger()
     vendor = FakeVendor(clock, lambda n: (200, body))
-    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1), ledger)
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", rng_seed=1), ledger)
     with pytest.raises(error):
         pm.acquire()
     with pytest.raises(error):
@@ -320,7 +324,7 @@ def test_vendor_down_is_bounded_and_masks_the_key(clock):
 
     vendor = FakeVendor(clock, down)
     ledger = MemoryLedger()
-    pm = manager(clock, vendor, SyncConfig(pacing="seed", seed=1, vendor_attempts=3), ledger)
+    pm = manager(clock, vendor, SyncConfig(pacing="seed", rng_seed=1, vendor_attempts=3), ledger)
     with pytest.raises(VendorUnavailable) as info:
         pm.acquire()
     assert len(vendor.calls) == 3
@@ -433,7 +437,7 @@ def test_single_flight_holds_under_fast_thread_switching(clock):
     assert extra == 0
 
 
-ADAPTIVE = SyncConfig(seed=1, workers=6)
+ADAPTIVE = SyncConfig(rng_seed=1, workers=6)
 
 
 def test_adaptive_pacing_spaces_each_ips_requests_and_spreads_them_over_ips(clock, vendor):
@@ -458,7 +462,7 @@ def test_a_pace_that_cannot_finish_within_the_quota_stops_early_and_says_why(clo
     trickle = Estimate(spacing=30.0, bans=4)
     pm = ProxyManager(
         ProxySettings(proxy_api=API),
-        SyncConfig(seed=1, max_ips=10),
+        SyncConfig(rng_seed=1, max_ips=10),
         MemoryLedger(),
         clock,
         vendor_get=vendor,

@@ -72,14 +72,14 @@ def test_a_password_with_every_awkward_character_reaches_the_real_proxy():
     with Simulator(
         profile="calm",
         scale=0.05,
-        seed=3,
+        rng_seed=3,
         boards_scale=0.05,
         proxy_user=USER,
         proxy_password=PASSWORD,
         ip_ttl=600,
     ) as sim:
         address = requests.get(sim.vendor_url, timeout=5).text.strip()
-        config = SyncConfig(seed=3).scaled(0.05)
+        config = SyncConfig(rng_seed=3).scaled(0.05)
         manager = ProxyManager(ProxySettings(proxy_url=f"{USER}:{PASSWORD}@{address}"), config)
         listed = fetch_board_list(EastmoneyClient(sim.eastmoney_url, config.timeout), manager, config)
         assert listed.complete, listed.error

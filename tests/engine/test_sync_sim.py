@@ -31,7 +31,7 @@ SCALE = 0.05
 class Run:
     def __init__(self, sim: Simulator, config: SyncConfig | None = None, ledger=None, **settings) -> None:
         self.sim = sim
-        self.config = (config or SyncConfig(seed=7)).scaled(SCALE)
+        self.config = (config or SyncConfig(rng_seed=7)).scaled(SCALE)
         self.client = EastmoneyClient(sim.eastmoney_url, self.config.timeout)
         self.ledger = ledger or MemoryLedger()
         settings.setdefault("proxy_api", sim.vendor_url)
@@ -65,7 +65,7 @@ class Run:
 
 
 def test_calm_every_board_exact_member_by_member():
-    with Simulator(profile="calm", scale=SCALE, seed=1, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=1, boards_scale=0.05) as sim:
         run = Run(sim)
         boards = run.boards()
         assert {b.code for b in boards} == set(sim.truth())
@@ -80,7 +80,9 @@ def test_calm_every_board_exact_member_by_member():
 
 
 def test_seed_profile_exact_with_no_permanent_failure():
-    with Simulator(profile="seed", scale=SCALE, seed=2, boards_scale=0.1, vendor_format="zhima") as sim:
+    with Simulator(
+        profile="typical", scale=SCALE, rng_seed=2, boards_scale=0.1, vendor_format="zhima"
+    ) as sim:
         run = Run(sim)
         report = run.sync()
         assert report.stopped_reason is None and report.failures == []
@@ -90,7 +92,7 @@ def test_seed_profile_exact_with_no_permanent_failure():
 
 def test_hostile_exact_or_reported_never_a_wrong_row():
     with Simulator(
-        profile="hostile", scale=SCALE, seed=3, boards_scale=0.1, vendor_format="kuaidaili"
+        profile="hostile", scale=SCALE, rng_seed=3, boards_scale=0.1, vendor_format="kuaidaili"
     ) as sim:
         run = Run(sim)
         boards = run.boards()
@@ -104,7 +106,7 @@ def test_hostile_exact_or_reported_never_a_wrong_row():
 
 
 def test_direct_mode_without_a_vendor():
-    with Simulator(profile="calm", scale=SCALE, seed=4, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=4, boards_scale=0.05) as sim:
         run = Run(sim, proxy_api=None)
         report = run.sync()
         run.assert_exact()
@@ -112,9 +114,9 @@ def test_direct_mode_without_a_vendor():
 
 
 def test_quota_running_out_mid_sync_stops_cleanly_and_keeps_finished_boards():
-    with Simulator(profile="calm", scale=SCALE, seed=5, boards_scale=0.1) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=5, boards_scale=0.1) as sim:
         # Short leases so a 3-IP day runs out part-way through.
-        run = Run(sim, SyncConfig(seed=5, ip_ttl=4.0, ttl_jitter=1.0, max_ips=3))
+        run = Run(sim, SyncConfig(rng_seed=5, ip_ttl=4.0, ttl_jitter=1.0, max_ips=3))
         boards = run.boards()
         report = run.sync(boards)
         assert isinstance(report.fatal, QuotaExhausted)
@@ -124,7 +126,7 @@ def test_quota_running_out_mid_sync_stops_cleanly_and_keeps_finished_boards():
         assert not sim.stats()["vendor_refusals"]  # our ledger stopped us before the vendor had to
         run.assert_exact(run.done)
         # The next run the same day stops at once without calling the vendor; boards done are skipped.
-        again = Run(sim, SyncConfig(seed=5, max_ips=3), ledger=run.ledger)
+        again = Run(sim, SyncConfig(rng_seed=5, max_ips=3), ledger=run.ledger)
         calls = sim.stats()["vendor_calls"]
         second = again.sync(boards, skip=set(run.done))
         assert isinstance(second.fatal, QuotaExhausted) and second.skipped == len(run.done)
@@ -132,8 +134,8 @@ def test_quota_running_out_mid_sync_stops_cleanly_and_keeps_finished_boards():
 
 
 def test_vendor_quota_refusal_is_a_clean_stop():
-    with Simulator(profile="calm", scale=SCALE, seed=6, boards_scale=0.05, quota=2) as sim:
-        run = Run(sim, SyncConfig(seed=6, ip_ttl=3.0, ttl_jitter=1.0))
+    with Simulator(profile="calm", scale=SCALE, rng_seed=6, boards_scale=0.05, quota=2) as sim:
+        run = Run(sim, SyncConfig(rng_seed=6, ip_ttl=3.0, ttl_jitter=1.0))
         report = run.sync()
         assert isinstance(report.fatal, QuotaExhausted) and "renews" in report.stopped_reason
 
@@ -143,7 +145,7 @@ def test_vendor_quota_refusal_is_a_clean_stop():
     [("down", VendorUnavailable), ("bad_key", VendorAuthError), ("whitelist", VendorAuthError)],
 )
 def test_vendor_faults_stop_within_seconds_without_a_retry_storm(fault, error):
-    with Simulator(profile="calm", scale=SCALE, seed=8, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=8, boards_scale=0.05) as sim:
         run = Run(sim)
         boards = list(sim.truth().values())
         sim.vendor_fault(fault)
@@ -157,7 +159,7 @@ def test_vendor_faults_stop_within_seconds_without_a_retry_storm(fault, error):
 
 
 def test_total_ban_stops_before_burning_the_quota():
-    with Simulator(profile="calm", scale=SCALE, seed=9, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=9, boards_scale=0.05) as sim:
         run = Run(sim)
         boards = run.boards()
         sim.ban_all(True)
@@ -172,7 +174,7 @@ def test_total_ban_stops_before_burning_the_quota():
 
 def test_wrong_proxy_password_is_an_auth_error_after_a_few_ips():
     with Simulator(
-        profile="calm", scale=SCALE, seed=10, boards_scale=0.05, proxy_user="u", proxy_password="right"
+        profile="calm", scale=SCALE, rng_seed=10, boards_scale=0.05, proxy_user="u", proxy_password="right"
     ) as sim:
         run = Run(sim, user="u", password="wrong-pass")
         boards = [b for b, _ in sim.truth().values()]
@@ -182,7 +184,7 @@ def test_wrong_proxy_password_is_an_auth_error_after_a_few_ips():
 
 
 def test_stop_event_stops_every_worker_within_a_second():
-    with Simulator(profile="calm", scale=SCALE, seed=11, boards_scale=0.1) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=11, boards_scale=0.1) as sim:
         run = Run(sim)
         boards = run.boards()
         stop = threading.Event()
@@ -207,9 +209,9 @@ def test_stop_event_stops_every_worker_within_a_second():
 def test_secrets_never_appear_in_logs_reports_or_errors(caplog):
     key, user, password = "KEY-aaaa-1111-zzzz", "USER-bbbb", "PASS-cccc-2222"
     with Simulator(
-        profile="seed",
+        profile="typical",
         scale=SCALE,
-        seed=12,
+        rng_seed=12,
         boards_scale=0.05,
         vendor_key=key,
         proxy_user=user,
@@ -240,8 +242,8 @@ def test_secrets_never_appear_in_logs_reports_or_errors(caplog):
 
 def test_a_board_deleted_after_the_list_is_reported_gone_without_blaming_an_ip():
     """Issue 11.9: a page-1 data:null blamed the IP, and the board failed after max_retry attempts."""
-    with Simulator(profile="calm", scale=SCALE, seed=13, boards_scale=0.05) as sim:
-        run = Run(sim, SyncConfig(seed=13))
+    with Simulator(profile="calm", scale=SCALE, rng_seed=13, boards_scale=0.05) as sim:
+        run = Run(sim, SyncConfig(rng_seed=13))
         boards = run.boards()
         changes = sim.advance_day(
             members_added=0, members_removed=0, boards_added=0, boards_deleted=1, boards_renamed=0
@@ -265,8 +267,10 @@ def test_a_strict_ban_rule_costs_fewer_ips_with_adaptive_pacing_than_with_the_se
     are counted, not timed."""
     ips = {}
     for pacing in ("seed", "adaptive"):
-        with Simulator(profile="seed", scale=SCALE, seed=12, boards_scale=0.2, ban_rule="10/10s") as sim:
-            run = Run(sim, SyncConfig(seed=12, pacing=pacing))
+        with Simulator(
+            profile="typical", scale=SCALE, rng_seed=12, boards_scale=0.2, ban_rule="10/10s"
+        ) as sim:
+            run = Run(sim, SyncConfig(rng_seed=12, pacing=pacing))
             report = run.sync()
             assert report.stopped_reason is None and not report.failures, report.stopped_reason
             run.assert_exact()

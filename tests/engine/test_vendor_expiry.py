@@ -23,7 +23,7 @@ from tests.reliability.fakes import ScriptedServer
 
 from .conftest import FakeVendor
 
-CFG = SyncConfig(seed=3, expiry_margin=2.0, vendor_unusable_limit=3)
+CFG = SyncConfig(rng_seed=3, expiry_margin=2.0, vendor_unusable_limit=3)
 
 
 def zhima(ip: str, expires: dt.datetime) -> str:
@@ -124,7 +124,7 @@ class OneBoard:
 
 
 def test_the_waste_is_in_the_sync_report(clock):
-    config = SyncConfig(seed=3, workers=1, start_stagger=0, req_delay_min=0, req_delay_max=0)
+    config = SyncConfig(rng_seed=3, workers=1, start_stagger=0, req_delay_min=0, req_delay_max=0)
     vendor = FakeVendor(clock, lambda n: (200, kuaidaili(f"10.0.0.{n}", 0 if n == 1 else 60)))
     pm = ProxyManager(
         ProxySettings(proxy_api="http://127.0.0.1:9/get"), config, MemoryLedger(), clock, vendor_get=vendor

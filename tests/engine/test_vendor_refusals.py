@@ -16,7 +16,7 @@ from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
 from tests.clock import FakeClock
 from tests.reliability.fakes import ScriptedServer
 
-CFG = SyncConfig(seed=5, max_ips=50, timeout=5.0)
+CFG = SyncConfig(rng_seed=5, max_ips=50, timeout=5.0)
 IP = (200, "127.0.0.9:8080")
 REFUSALS = {
     "rate limit in words": (200, "Rate limit exceeded, please slow down"),

@@ -26,7 +26,7 @@ def scaled_settings() -> dict[str, object]:
 
 @pytest.fixture
 def calm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
-    with Simulator(profile="calm", scale=SCALE, seed=3, boards_scale=0.03) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=3, boards_scale=0.03) as sim:
         yield Platform(sim, tmp_path / "boardsync.duckdb", monkeypatch, scale=SCALE, timeout=CALM_TIMEOUT_S)
 
 

@@ -38,7 +38,7 @@ def scaled_flags(sim: Simulator, db: Path) -> list[str]:
 
 
 def test_sync_complete_day_exits_zero_with_a_json_report(tmp_path: Path):
-    with Simulator(profile="calm", scale=SCALE, seed=5, boards_scale=0.03) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=5, boards_scale=0.03) as sim:
         done = run_cli("sync", *scaled_flags(sim, tmp_path / "b.duckdb"), cwd=tmp_path, sim=sim)
         boards = len(sim.truth())
     assert done.returncode == 0, done.stderr[-3000:]
@@ -50,7 +50,7 @@ def test_sync_complete_day_exits_zero_with_a_json_report(tmp_path: Path):
 
 
 def test_sync_incomplete_day_exits_one_and_lists_the_missing_boards(tmp_path: Path):
-    with Simulator(profile=Profile(null_data=1.0), scale=SCALE, seed=5, boards_scale=0.03) as sim:
+    with Simulator(profile=Profile(null_data=1.0), scale=SCALE, rng_seed=5, boards_scale=0.03) as sim:
         done = run_cli(
             "sync",
             *scaled_flags(sim, tmp_path / "b.duckdb"),

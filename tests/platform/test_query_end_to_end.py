@@ -18,7 +18,7 @@ D1, D2, D3, D4 = (date(2026, 3, day) for day in (2, 3, 4, 5))  # D3 is never syn
 
 @pytest.fixture
 def levels_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Platform]:
-    with Simulator(profile="calm", scale=SCALE, seed=3, boards_scale=0.03, world="levels2026") as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=3, boards_scale=0.03, world="levels2026") as sim:
         yield Platform(sim, tmp_path / "boardsync.duckdb", monkeypatch, scale=SCALE, timeout=CALM_TIMEOUT_S)
 
 

@@ -75,7 +75,7 @@ def dagster_dev(tmp_path: Path) -> Iterator[tuple[str, Simulator, subprocess.Pop
     home.mkdir()
     shutil.copy(REPO / "deploy/local/dagster.yaml", home / "dagster.yaml")
     port = free_port()
-    with Simulator(profile="calm", scale=SCALE, seed=9, boards_scale=0.03) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=9, boards_scale=0.03) as sim:
         env = {
             **os.environ,
             "DAGSTER_HOME": str(home),

@@ -65,7 +65,7 @@ def wait_for_runs(deployment: Deployment, instance: dg.DagsterInstance, count: i
 def deployed(tmp_path: Path, pg_dsn: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
     monkeypatch.setenv("DAGSTER_PG_URL", dagster_url(pg_dsn))
     partition_limit = getattr(request, "param", True)
-    with Simulator(profile="calm", scale=SCALE, seed=51, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=51, boards_scale=0.05) as sim:
         deployment = Deployment(tmp_path, pg_dsn, sim, MONITORING_POLL_S, partition_limit)
         try:
             with deployment.instance() as instance:

@@ -57,7 +57,7 @@ def acquire_until_spent(where: str, max_ips: int, barrier, results) -> None:
         issued.append(1)
         return 200, f"10.0.{len(issued) // 250}.{len(issued) % 250}:8080"
 
-    config = SyncConfig(seed=1, max_ips=max_ips, min_interval=0.0)
+    config = SyncConfig(rng_seed=1, max_ips=max_ips, min_interval=0.0)
     pm = ProxyManager(ProxySettings(proxy_api=VENDOR), config, make_ledger(where), vendor_get=vendor_get)
 
     stops = []

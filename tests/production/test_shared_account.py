@@ -23,7 +23,7 @@ def test_two_cli_syncs_on_one_account_share_the_cap_and_the_spacing(tmp_path: Pa
     # Leases of ~2 simulated seconds: each run alone would want an IP per vendor interval, so together they want
     # twice what the vendor's spacing allows and far more than the cap: both end on the shared quota.
     short = {"max_ips": MAX_IPS, "ip_ttl": 2 * SCALE, "ttl_jitter": 0.5 * SCALE}
-    with Simulator(profile="calm", scale=SCALE, seed=41, boards_scale=0.4) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=41, boards_scale=0.4) as sim:
         env = {"BOARDSYNC_LEDGER_DSN": pg_dsn}
         runs = [
             SyncProcess(

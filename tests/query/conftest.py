@@ -7,6 +7,6 @@ import pytest
 from tests.query.world import World, build
 
 
-@pytest.fixture(scope="session", params=["seed", "levels2026"])
+@pytest.fixture(scope="session", params=["classic", "levels2026"])
 def world(request, tmp_path_factory) -> World:
     return build(request.param, tmp_path_factory.mktemp(request.param))

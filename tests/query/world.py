@@ -24,7 +24,7 @@ from boardsync_dagster.simulator import dataset, levels
 from tests.dbt.raw_tables import copy_db, run_dbt, write_rows
 
 SEED = 11
-BOARDS_SCALE = {"seed": 0.05, "levels2026": 0.1}
+BOARDS_SCALE = {"classic": 0.05, "levels2026": 0.1}
 FIRST = date(2026, 3, 2)
 # (day, how it was synced, advance() arguments for the change since the previous day)
 PLAN = [

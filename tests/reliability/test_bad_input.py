@@ -105,7 +105,7 @@ def eastmoney_answer(path: str, query: dict[str, str], n: int) -> tuple[int, str
 
 def test_every_kind_of_bad_page_is_classified_and_no_invalid_row_is_checkpointed():
     config = SyncConfig(
-        seed=1, workers=3, req_delay_min=0, req_delay_max=0, start_stagger=0, timeout=2.0, max_retry=3
+        rng_seed=1, workers=3, req_delay_min=0, req_delay_max=0, start_stagger=0, timeout=2.0, max_retry=3
     ).validate()
     checkpointed: dict[str, BoardResult] = {}
     with ScriptedServer(eastmoney_answer) as server:
@@ -261,7 +261,7 @@ def stopped_by_vendor(
     """Run the job against a vendor that always answers body: it stops in board_list, with words in the failure,
     before any Eastmoney request and with nothing materialised. Returns (vendor calls, IPs in the ledger)."""
     with (
-        Simulator(profile="calm", scale=0.05, seed=41, boards_scale=0.05) as sim,
+        Simulator(profile="calm", scale=0.05, rng_seed=41, boards_scale=0.05) as sim,
         ScriptedServer(lambda path, query, n: (200, body)) as vendor,
     ):
         db = tmp_path / "boardsync.duckdb"

@@ -25,7 +25,7 @@ def assert_plain(stderr: str) -> None:
 
 
 def test_a_failing_sync_says_what_failed_in_one_line_and_more_only_with_verbose(tmp_path: Path):
-    with Simulator(profile="calm", scale=SCALE, seed=71, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=71, boards_scale=0.05) as sim:
         sim.vendor_fault("down")
         # A new DAGSTER_HOME: Dagster greets it with its telemetry notice and community banner.
         env = {"DAGSTER_HOME": str(tmp_path / "home")}
@@ -48,7 +48,7 @@ def test_a_failing_sync_says_what_failed_in_one_line_and_more_only_with_verbose(
 
 
 def test_a_proxy_url_that_cannot_be_read_is_one_line_before_the_run(tmp_path: Path):
-    with Simulator(profile="calm", scale=SCALE, seed=72, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=72, boards_scale=0.05) as sim:
         env = {"BOARDSYNC_PROXY_URL": "alice:s3cret/PW@127.0.0.1:80x80"}
         plain = ["--database", str(tmp_path / "boardsync.duckdb"), "--eastmoney-url", sim.eastmoney_url]
         done = SyncProcess(tmp_path, [*plain, *cli_flags(knobs(SCALE))], env=env).finish()

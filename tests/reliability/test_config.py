@@ -42,7 +42,7 @@ def relative_day(flag: str) -> str:
 
 @pytest.fixture
 def sim():
-    with Simulator(profile="calm", scale=0.05, seed=51, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=0.05, rng_seed=51, boards_scale=0.05) as sim:
         yield sim
 
 

@@ -37,7 +37,7 @@ def test_vendor_fault_is_a_clear_error_within_seconds_without_a_retry_storm(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: str, words: str
 ):
     db = tmp_path / "boardsync.duckdb"
-    with Simulator(profile="calm", scale=SCALE, seed=31, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=31, boards_scale=0.05) as sim:
         sim.vendor_fault(fault)
         result = Platform(sim, db, monkeypatch, scale=SCALE).run()
 
@@ -74,7 +74,7 @@ def test_database_held_by_another_process_waits_a_bounded_time_then_fails_writin
 ):
     db = tmp_path / "boardsync.duckdb"
     members_sql = "select * from raw.board_members order by all"
-    with Simulator(profile="calm", scale=SCALE, seed=32, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=32, boards_scale=0.05) as sim:
         assert Platform(sim, db, monkeypatch, scale=SCALE).run().success
         rows, lists, status = (
             query(db, members_sql),
@@ -114,7 +114,7 @@ def test_eastmoney_banning_every_ip_ends_the_run_listing_the_missing_boards_with
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     db = tmp_path / "boardsync.duckdb"
-    with Simulator(profile="calm", scale=SCALE, seed=33, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=33, boards_scale=0.05) as sim:
         job = Platform(sim, db, monkeypatch, scale=SCALE)
         assert job.run(assets=["raw/board_list"]).success
         sim.ban_all(True)

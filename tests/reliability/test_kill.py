@@ -49,7 +49,7 @@ def test_kill_minus_9_at_several_moments_then_the_rerun_completes_exactly(tmp_pa
     note = f"(BOARDSYNC_KILL_SEED={seed} replays this)"
     db = tmp_path / "boardsync.duckdb"
     wal = Path(str(db) + ".wal")
-    with Simulator(profile="calm", scale=SCALE, seed=21, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=21, boards_scale=0.05) as sim:
         boards = set(sim.truth())
         all_requests = list_pages(sim) + member_pages(sim, boards)
         args = sync_args(sim, db, SCALE, workers=2)

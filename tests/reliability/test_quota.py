@@ -36,7 +36,7 @@ def test_quota_runs_out_mid_run_a_second_process_sees_it_and_the_next_day_resume
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     db = tmp_path / "boardsync.duckdb"
-    with Simulator(profile="calm", scale=SCALE, seed=23, boards_scale=0.1) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=23, boards_scale=0.1) as sim:
         boards = set(sim.truth())
         job = Platform(sim, db, monkeypatch, scale=SCALE)
         # Short leases so a 3-IP day runs out part-way through the members (long enough for adaptive pacing,
@@ -94,7 +94,7 @@ def test_two_runs_at_once_the_second_waits_for_the_writer_or_fails_cleanly(
     finds every board checkpointed. Either way the ledger counts each IP the vendor issued exactly once."""
     scale = 0.1
     db = tmp_path / "boardsync.duckdb"
-    with Simulator(profile="calm", scale=scale, seed=24, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=scale, rng_seed=24, boards_scale=0.05) as sim:
         boards = set(sim.truth())
         first = SyncProcess(tmp_path, sync_args(sim, db, scale, workers=1), name="first", sim=sim)
         in_members = list_pages(sim) + 3

@@ -79,10 +79,10 @@ def test_no_secret_in_any_output_of_a_whole_sync(tmp_path: Path, monkeypatch: py
     home.mkdir()
     db = tmp_path / "boardsync.duckdb"
     with Simulator(
-        profile="seed",
+        profile="typical",
         ban_rule="none",  # the fixed proxy below lives 6000 s: no ban can outlast it, and none is wanted here
         scale=SCALE,
-        seed=61,
+        rng_seed=61,
         boards_scale=0.05,
         vendor_key=KEY,
         proxy_user=USER,
@@ -252,7 +252,7 @@ def listening_sockets(pid: int) -> list[tuple[str, int]]:
 
 def test_everything_listens_on_loopback_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     with (
-        Simulator(profile="seed", scale=SCALE, seed=62, boards_scale=0.05) as sim,
+        Simulator(profile="typical", scale=SCALE, rng_seed=62, boards_scale=0.05) as sim,
         ScriptedServer(lambda path, query, n: (200, "")) as fake,
     ):
         # Proxies listen only once issued: take a few, then run a sync so every kind of server is up.

@@ -30,7 +30,7 @@ def test_termination_mid_fetch_stops_within_seconds_and_keeps_the_checkpoint(tmp
     db = tmp_path / "boardsync.duckdb"
     home = tmp_path / "dagster_home"
     home.mkdir()
-    with Simulator(profile="calm", scale=SCALE, seed=22, boards_scale=0.05) as sim:
+    with Simulator(profile="calm", scale=SCALE, rng_seed=22, boards_scale=0.05) as sim:
         sync = SyncProcess(
             tmp_path, sync_args(sim, db, SCALE, workers=2), env={"DAGSTER_HOME": str(home)}, sim=sim
         )

@@ -102,7 +102,7 @@ def test_the_ban_lasts_its_duration_then_the_ip_is_admitted_again():
 def test_a_simulator_refuses_a_ban_shorter_than_an_ip_life():
     with pytest.raises(ValueError, match="must exceed the IP life"):
         Simulator(ban_rule="5/10s,ban=30s", ip_ttl=60.0)
-    sim = Simulator(profile="seed", ban_rule="w30-10s-403")
+    sim = Simulator(profile="typical", ban_rule="w30-10s-403")
     # The rule is replaced, the rest stays the seed's.
     assert sim.profile.ban == resolve("w30-10s-403") and sim.profile.dead_ip == 0.2
     assert sim.stats()["ban_rule"] == "w30-10s-403"

@@ -25,7 +25,16 @@ def test_simulate_prints_urls_serves_and_stops_on_signal(signum: int) -> None:
         "--boards-scale",
         "0.05",
     ]
-    command += ["--profile", "calm", "--vendor-format", "zhima", "--seed", "3", "--ban-rule", "w30-10s-403"]
+    command += [
+        "--profile",
+        "calm",
+        "--vendor-format",
+        "zhima",
+        "--rng-seed",
+        "3",
+        "--ban-rule",
+        "w30-10s-403",
+    ]
     with subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:

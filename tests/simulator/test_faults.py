@@ -177,7 +177,7 @@ def test_hostile_shows_every_fault_kind(make_sim: MakeSim) -> None:
 
 
 def test_named_profiles_are_calibrated_as_documented() -> None:
-    calm, seed, hostile = PROFILES["calm"], PROFILES["seed"], PROFILES["hostile"]
+    calm, seed, hostile = PROFILES["calm"], PROFILES["typical"], PROFILES["hostile"]
     assert calm == Profile(name="calm")
     assert 0.15 <= seed.dead_ip <= 0.25 and seed.ban == parse("300/60s,reset,ban=600s")
     assert not seed.prices_move and hostile.prices_move

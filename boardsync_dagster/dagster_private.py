@@ -9,7 +9,10 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 # DbtProject takes no preparer argument; its record copy is how one is swapped in (dbt_project.py).
 from dagster._record import replace as replace_record
 
+# The failure a step event carries (the CLI reads its class name and first line): not exported by dagster.
+from dagster._utils.error import SerializableErrorInfo
+
 # The stock DuckDB cleanup statement (a partition's WHERE clause); our IO manager runs it inside its transaction.
 from dagster_duckdb.io_manager import _get_cleanup_statement as cleanup_statement
 
-__all__ = ["AssetCheckExecutionRecordStatus", "cleanup_statement", "replace_record"]
+__all__ = ["AssetCheckExecutionRecordStatus", "SerializableErrorInfo", "cleanup_statement", "replace_record"]

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from dagster._utils.error import SerializableErrorInfo
-
 from boardsync_dagster.assets.member_checks import COMPLETE
+from boardsync_dagster.dagster_private import SerializableErrorInfo
 
 
 @dataclass

@@ -141,3 +141,33 @@ def test_bad_config_is_refused_naming_the_field(calm: Platform):
     message = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error.message
     assert "Bad configuration" in message and "req_delay_min" in message
     assert calm.sim.stats()["requests"] == 0
+
+
+def test_a_launchpad_override_of_the_database_reaches_the_io_manager_the_store_and_dbt(
+    calm: Platform, tmp_path
+):
+    """Issue 12: one field names the DuckDB file. Set in the run config (as the launchpad does), it is the file the
+    raw tables, the checkpoint and status, and the dbt marts all land in; the code's own default file is untouched."""
+    elsewhere = tmp_path / "elsewhere.duckdb"
+    job = calm.definitions().resolve_job_def("board_sync_job")
+    result = job.execute_in_process(
+        partition_key=today(),
+        instance=calm.instance,
+        # Dagster replaces a resource's code-set values by the run config's, so the test's other settings go
+        # along (under `dagster dev` they come from the environment, which the resource reads for unset ones).
+        run_config={"resources": {"sync": {"config": {**calm.settings(), "database": str(elsewhere)}}}},
+        raise_on_error=False,
+    )
+    assert result.success
+    assert not calm.db.exists()
+    other = Platform.__new__(Platform)
+    other.db = elsewhere
+    assert other.query("select count(distinct board_code) from raw.board_members") == [
+        (len(calm.sim.truth()),)
+    ]
+    assert other.query("select count(*) from raw.board_sync_status where complete") == [
+        (len(calm.sim.truth()),)
+    ]
+    assert other.query("select count(*) from marts.board_membership_current")[0][0] == len(
+        truth_rows(calm.sim)
+    )

@@ -21,6 +21,7 @@ from boardsync_dagster.engine.errors import Stopped
 from boardsync_dagster.engine.fetcher import BoardListResult, Progress, fetch_board_list, sync_members
 from boardsync_dagster.engine.ledger import account_id
 from boardsync_dagster.engine.proxy import ProxyManager
+from boardsync_dagster.engine.report import errors_text
 from boardsync_dagster.engine.types import Board, BoardFailure, BoardKind, SyncReport
 from boardsync_dagster.storage import Store
 
@@ -304,15 +305,9 @@ def history_table(today: dict[str, Any], recent: list[dict[str, Any]]) -> str:
         rows.append(row)
     lines = ["| " + " | ".join(row) + " |" for row in rows]
     lines.insert(1, "|" + "---|" * len(head))
-    classes = ", ".join(
-        f"{k} {v}" for k, v in sorted(today["errors_by_class"].items(), key=lambda kv: -kv[1])
-    )
-    lines.append(f"\nerrors by class today: {classes or 'none'}")
+    lines.append(f"\nerrors by class today: {errors_text(today['errors_by_class'])}")
     if previous:
-        before = ", ".join(
-            f"{k} {v}" for k, v in sorted(previous["errors_by_class"].items(), key=lambda kv: -kv[1])
-        )
-        lines.append(f"errors by class on {previous['date']}: {before or 'none'}")
+        lines.append(f"errors by class on {previous['date']}: {errors_text(previous['errors_by_class'])}")
     else:
         lines.append("no earlier complete day to compare with")
     return "\n".join(lines)

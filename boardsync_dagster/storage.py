@@ -148,9 +148,6 @@ class Store:
                 [day, result.board.code, result.reported_total, len(result.members), result.short_total_note],
             )
 
-    def record_failure(self, day: dt.date, failure: BoardFailure, *, gone: bool = False) -> None:
-        self.record_failures(day, [failure], gone=gone)
-
     def record_failures(self, day: dt.date, failures: list[BoardFailure], *, gone: bool = False) -> None:
         """Boards that failed (or are gone: deleted after the list) keep any complete checkpoint they had;
         otherwise their status says why. One transaction for all of them."""

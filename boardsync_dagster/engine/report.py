@@ -52,7 +52,7 @@ def render_table(report: SyncReport, *, time_scale: float = 1.0, max_ips: int | 
         ("IPs used", f"{seed['total']['ips']}/{seed['max_ips']}", f"{report.ips_used}{quota}"),
         ("requests", "-", str(report.requests)),
         ("requests per IP", "-", f"{report.requests / report.ips_used:.1f}" if report.ips_used else "-"),
-        ("errors", "connection 75, timeout 1", _errors(report.errors)),
+        ("errors", "connection 75, timeout 1", errors_text(report.errors)),
         ("vendor calls / refusals", "-", f"{report.vendor_calls} / {report.vendor_refusals}"),
         ("duration (min)", f"{seed['minutes']}", f"{minutes:.1f}"),
     ]
@@ -85,7 +85,8 @@ def learned(ban_model: dict, time_scale: float = 1.0) -> str:
     return f"{words}; {estimate['bans']} bans seen"
 
 
-def _errors(errors: dict[str, int]) -> str:
+def errors_text(errors: dict[str, int]) -> str:
+    """'connection 28, timeout 2' (most first), or 'none'."""
     if not errors:
         return "none"
     return ", ".join(f"{k} {v}" for k, v in sorted(errors.items(), key=lambda kv: -kv[1]))

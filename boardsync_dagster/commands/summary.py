@@ -59,6 +59,11 @@ class RunSummary:
             elif isinstance(value.value, int | float):
                 self.numbers[key] = value.value
 
+    @property
+    def terminated(self) -> bool:
+        """The run was stopped by a signal (a user's Ctrl-C, a deploy's SIGTERM)."""
+        return any(error.endswith(INTERRUPTED) for error in self.errors)
+
     def status(self) -> str:
         """complete; incomplete (the completeness check ran and found boards missing); failed (the run stopped
         before it could judge the day: quota, vendor, termination, bad config)."""
@@ -96,6 +101,11 @@ class RunSummary:
         }
 
 
+INTERRUPTED = (
+    "Interrupted (the run was terminated). The boards checkpointed so far are kept: run again to resume."
+)
+
+
 def one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -106,7 +116,7 @@ def unexpected(error: SerializableErrorInfo | None) -> str:
     while error is not None and error.cause is not None:
         error = error.cause
     if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
-        return "Interrupted (the run was terminated). The boards checkpointed so far are kept: run again to resume."
+        return INTERRUPTED
     if error is None:
         return "failed for an unknown reason. Run again with --verbose to see Dagster's event log."
     first = next((line for line in error.message.splitlines() if line.strip()), error.cls_name or "error")

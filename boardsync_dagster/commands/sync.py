@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         return _launch_error(args, day, exc)
     for line in summary.error_lines():
         print(line, file=sys.stderr)
+    args.terminated = summary.terminated  # the console script ends such a process at once (cli.entry)
     print(summary.table())
     if args.json:
         print(json.dumps(summary.as_dict(), ensure_ascii=False))

@@ -22,10 +22,23 @@ from boardsync_dagster.engine.config import SyncConfig
 
 # Slow start: the pace multiplies by this each pace_grow_every until the first ban (TCP's slow start, gentler).
 SLOW_START = 1.25
+# A total per IP is considered only for IPs lost at least this share into their life.
+CAP_MIN_AGE = 0.5
+# The cap probe: one IP goes this far past a confirmed cap (x, and at least CAP_PROBE_PAST requests: a ban's
+# count is known to a request or two); unharmed there, the cap was a window misread.
+CAP_PROBE = 1.05
+CAP_PROBE_PAST = 3
+# ... paced to get there by this share of its life.
+CAP_PROBE_LIFE = 0.8
+# Until the first ban, at most this many IPs at once: those live when slow start overshoots the rule are lost.
+SLOW_START_LEASES = 2
 # After a ban has given a ceiling, each quiet pace_reprobe_after the pace probes this much higher.
 REPROBE = 1.10
 # A ban at the current pace slows it at least this much (AIMD's multiplicative decrease).
 DECREASE = 1.4
+# An IP lost within this share of its life: the cut is DECREASE x (YOUNG x life / age), at most DEEPEST.
+YOUNG = 0.15
+DEEPEST = 4.0
 # Probing past a learned window limit waits this many pace_reprobe_after since the last ban-driven change.
 PATIENCE = 4
 # A ban nothing explains (the rule got stricter): the pace is cut by this factor (AIMD's multiplicative decrease).
@@ -99,6 +112,10 @@ class BanModel:
         )
         self._life = start.life if start.life is not None else config.ip_ttl
         self._life_fixed = False
+        self._life_probed = False  # one IP of this run has been used past the assumed life until it ended
+        self._cap_probed = (
+            False  # one IP of this run has been used past the confirmed cap (see cap_probe_wanted)
+        )
         self._proven_age = 0.0  # the oldest an IP has been seen serving
         self._safe: dict[float, int] = dict.fromkeys(
             windows, 0
@@ -115,7 +132,6 @@ class BanModel:
         self._probed_at = -math.inf  # when the pace last went past the pace the last ban implied
         self._cap_at = -math.inf
         self._bans_seen: list[Ban] = []
-        self._before_cut: float | None = None
         self.observed: list[Ban] = []
         self.history: list[tuple[float, float, int | None]] = [(now, self._spacing, self.cap)]
 
@@ -129,12 +145,11 @@ class BanModel:
         )
         while now - self._since >= step:
             self._since += step
-            if (
-                self.observed
-                and self.observed[-1].verdict == "doubtful"
-                and now - self.observed[-1].at < step
+            if any(
+                b.verdict == "doubtful" and b.served >= MIN_SERVED and now - b.at < self._life
+                for b in self.observed[-8:]
             ):
-                continue  # an IP was just lost: no growth until it is judged
+                continue  # a serving IP was lost: no growth until it is judged (within an IP's life)
             faster = self._spacing / factor
             if self._ceiling and now - self._adjusted_at < PATIENCE * cfg.pace_reprobe_after:
                 # Past the pace a ban implied (is the rule looser now?) only after a long quiet time.
@@ -158,6 +173,47 @@ class BanModel:
         """How long to use an IP whose vendor states no expiry."""
         return self._life
 
+    def cap_probe_wanted(self) -> bool:
+        """True while a confirmed total cap has not been tested: two IPs dying at one count at two paces is also
+        what a sliding window longer than their lives looks like, and a misread cap halves what an IP carries."""
+        return self._cap_confirmed and self.cap is not None and not self._cap_probed
+
+    def cap_probe_until(self) -> int:
+        """Requests the cap probe carries past the cap before the cap counts as a window misread."""
+        cap = self.cap or 0
+        return cap + max(CAP_PROBE_PAST, math.ceil(cap * (CAP_PROBE - 1)))
+
+    def cap_probe_spacing(self) -> float:
+        """The cap probe's own pace: slow enough to reach past the cap late in its life, so that a long window
+        misread as a cap cannot ban it, and it still carries more than an IP retired at the cap."""
+        return max(self._spacing, CAP_PROBE_LIFE * self._life / self.cap_probe_until())
+
+    def cap_probe_passed(self, now: float) -> None:
+        """An IP went well past the cap unharmed: no total cap (a window the pace now keeps under)."""
+        self.cap, self._cap_confirmed, self._cap_probed = None, False, True
+        self.history.append((now, self._spacing, None))
+
+    def cap_probe_failed(self, served: int, now: float) -> Ban:
+        """The cap probe was banned past the cap: the cap stands, and the pace was not to blame."""
+        self._cap_probed = True
+        return self._keep(Ban(now, served, {}, "cap held"))
+
+    def life_probe_wanted(self) -> bool:
+        """True until one IP of this run has been used past the assumed life to its end (see life_ended)."""
+        return not self._life_probed
+
+    def longest_life(self) -> float:
+        """How long a life probe may run: past this, the IP's life is taken as this."""
+        return self.cfg.ip_ttl * 4
+
+    def life_ended(self, age: float, now: float) -> Ban:
+        """The life probe ended at this age (it failed, or reached longest_life). It was used past the assumed
+        life, so it can only lengthen it: a probe lost to a ban early still proves it lived that long."""
+        self._life = max(self._life, min(age - self.cfg.expiry_margin, self.longest_life()))
+        self._life_fixed = self._life_probed = True
+        self._proven_age = max(self._proven_age, age)
+        return self._keep(Ban(now, 0, {}, "end of life"))
+
     def estimate(self) -> Estimate:
         life = self._life if self._life != self.cfg.ip_ttl else None
         return Estimate(self._spacing, self.window, self.window_limit, self.cap_limit(), life, self.bans)
@@ -169,17 +225,18 @@ class BanModel:
         self._learn_safe(sent)
         if self.cap is not None and not self._cap_confirmed and len(sent) > self.cap:
             self.cap = None  # an IP went past the cap unharmed: it was a window misread as a cap
-        if self.cap is not None and len(sent) >= self.cap:
-            # Retired at the cap unharmed. A cap seen once may be a window misread: try a little further.
-            quiet = now - self._cap_at >= PATIENCE * self.cfg.pace_reprobe_after
-            if not self._cap_confirmed or quiet:
-                self.cap = math.ceil(self.cap * REPROBE)
+        if self.cap is not None and not self._cap_confirmed and len(sent) >= self.cap:
+            # Retired at a cap seen once, unharmed: it may be a window misread, try a little further. A confirmed
+            # cap is tested by one IP at a time (the manager's cap probe), never by every IP at once.
+            self.cap = math.ceil(self.cap * REPROBE)
         if not self._life_fixed and age >= self._life - 1e-9:
             # It lived its whole assumed life unharmed: maybe the vendor's IPs live longer (learned upward).
             self._life = min(self._life * REPROBE, self.cfg.ip_ttl * 4)
         self._proven_age = max(self._proven_age, age)
-        if now - age >= self._adjusted_at and age >= 0.9 * self._life:
-            self._pace_proven = True  # an IP lived its whole life at the pace the last ban set
+        if self._ceiling and now - age >= self._adjusted_at and age >= 0.9 * self._life:
+            # An IP lived its whole life at the pace the last ban set. In slow start no pace is proven: it grew
+            # while that IP lived.
+            self._pace_proven = True
 
     def banned(self, sent: list[float], served: int, age: float, now: float, vendor_expiry: bool) -> Ban:
         """An IP that served `served` requests failed every request since (sent: every request it was sent).
@@ -203,9 +260,13 @@ class BanModel:
         # beyond what is proven safe, what a sliding-window ban follows.
         burst = [w for w in self.windows if w < age and counts.get(w, 0) > max(self._safe[w], 1)]
         verdict = ""
-        if served >= self._safe_total and (self.cap is None or served <= self.cap):
+        # An IP lost young says nothing of a total: a window longer than its age looks the same, and a cap misread
+        # retires every IP at a fraction of its life (a pace cut keeps a real cap too: IPs then reach it late).
+        old_enough = age >= CAP_MIN_AGE * self._life
+        if old_enough and served >= self._safe_total and (self.cap is None or served <= self.cap):
             # Nobody went further unharmed: a total per IP explains it. Confirmed when a second IP dies at the
-            # same count at another pace; then the pace cut the first one caused was the cap misread: undone.
+            # same count at another pace. The pace cut the first one caused stays: were the "cap" a long window
+            # misread, undoing it would lose every IP again; kept, a real cap costs time, not IPs.
             mean = age / served
             confirmed = any(
                 abs(b.served - served) <= max(1, 0.03 * served) and abs(b.mean_spacing - mean) > 0.2 * mean
@@ -213,29 +274,24 @@ class BanModel:
             )
             self.cap, self._cap_confirmed, self._cap_at = served, confirmed, now
             verdict = "cap"
-            if confirmed and self._before_cut is not None:
-                self._set(min(self._spacing, self._before_cut), now)
-                self._before_cut = None
         if verdict == "cap" and self._cap_confirmed:
             pass
         elif echo:
             verdict = verdict or "echo"
         elif now - self._probed_at < self._life:
             # A probe past the pace the last ban set failed: back to that pace, and wait long before the next.
-            self._before_cut = self._spacing
             self._adjust(max(self._limit_spacing, self._spacing), now)
             self._probed_at = -math.inf
             verdict = "probe failed"
         elif burst or verdict == "cap" or (served >= MIN_SERVED and not self._pace_proven):
             # Multiplicative decrease: past the pace before the last growth step (x1.25), with a margin for the
             # requests that go out late and bunch up with the next one; from the pace of the first IP lost.
-            self._before_cut = self._spacing
             first = [
                 b.spacing
                 for b in self.observed
                 if b.verdict == "doubtful" and now - b.at < self._life and b.at > self._adjusted_at
             ]
-            self._adjust(min([self._spacing, *first]) * DECREASE, now)
+            self._adjust(min([self._spacing, *first]) * self._decrease(age), now)
             verdict = "cap or window" if verdict else "window"
             self.window, self.window_limit = (burst[-1], counts[burst[-1]] - 1) if burst else (None, None)
         elif not self._recent_doubt(now, early=True):
@@ -247,7 +303,6 @@ class BanModel:
             self._safe = dict.fromkeys(self.windows, 0)
             self._safe_total = 0
             self.cap, self._cap_confirmed = None, False
-            self._before_cut = self._spacing
             self._adjust(max(self._spacing * CUT, self.cfg.pace_start_spacing), now)
             self._ceiling = False
             verdict = "rule changed"
@@ -256,6 +311,11 @@ class BanModel:
         self._learn_safe(before)
         self._since = now
         return self._keep(self._bans_seen[-1])
+
+    def _decrease(self, age: float) -> float:
+        """The cut for a ban at this age: DECREASE, deeper for an IP lost very young (a rule far stricter than the
+        pace, as after a change mid-run: x1.4 cuts one at a time would each cost the IPs then live)."""
+        return max(DECREASE, min(DEEPEST, YOUNG * self._life / max(age, 1e-9)))
 
     def _recent_doubt(self, now: float, early: bool, served: int | None = None) -> bool:
         """Another observation within an IP's life: doubtful ones, or for a first observation any ban at all,
@@ -310,7 +370,8 @@ def leases_wanted(model: BanModel, now: float, backlog: int) -> int:
     spacing = model.spacing(now)
     want = math.ceil(spacing / model.cfg.pace_target_interval - 1e-9)
     if not model.learned:
-        want = min(want, model.cfg.workers)
+        # Slow start overshoots the rule once by design: the IPs live at that moment are lost to it, so few.
+        want = min(want, SLOW_START_LEASES)
     # Near the end: no more IPs than two per whole life of work waiting (an IP fetched for the last few requests
     # is paid for in full; one per life would leave the tail too slow).
     per_ip = model.life() / spacing

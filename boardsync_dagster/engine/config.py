@@ -274,8 +274,8 @@ class SyncConfig:
     # --- stop rules: when an IP, a board or the run gives up -----------------------------------------------------
     ip_fail_limit: int = setting(
         2,
-        "IP-blamed failures in a row after which a lease that has served is dropped (a fresh lease failing "
-        "its first request goes at once).",
+        "IP-blamed failures in a row after which a lease is dropped. Adaptive pacing gives an IP that has "
+        "served one more, and one that failed now and then before (a flaky proxy) twice as many plus one.",
         section="stop rules",
         minimum=1,
         advanced=True,

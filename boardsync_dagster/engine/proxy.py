@@ -109,6 +109,8 @@ class Lease:
     vendor_expiry: bool = False
     streak_from: int = 0
     failures_before_streak: int = 0
+    life_probe: bool = False  # used past the assumed life until it ends: how long the vendor's IPs live
+    cap_probe: bool = False  # used past the learned total cap: is it a cap, or a window misread?
 
 
 @dataclass
@@ -168,6 +170,8 @@ class ProxyManager:
         self.backlog = 1_000_000
         self._no_more_ips: FatalSyncError | None = None
         self._served = False  # some IP of this manager has served a request
+        self._life_probe: Lease | None = None
+        self._cap_probe: Lease | None = None
 
     @property
     def rotating(self) -> bool:
@@ -242,6 +246,8 @@ class ProxyManager:
             # lease is published would find none and call the vendor a second time for the same need.
             with self._lock:
                 if leases and self.paced:
+                    if self._cap_probe is None and self.model.cap_probe_wanted():
+                        leases[0].cap_probe, self._cap_probe = True, leases[0]
                     self._pool.extend(leases)
                 elif leases:
                     self._current = leases[0]
@@ -295,7 +301,8 @@ class ProxyManager:
                     lease = min(self._pool, key=lambda candidate: candidate.next_slot)
                     slot = max(now, lease.next_slot)
                     # Never faster than learned: the jitter only lengthens the gap (requests not in lock-step).
-                    spacing = self.model.spacing(now) * (1 + self.config.pace_jitter * self._rng.random())
+                    spacing = self.model.cap_probe_spacing() if lease.cap_probe else self.model.spacing(now)
+                    spacing *= 1 + self.config.pace_jitter * self._rng.random()
                     lease.next_slot = slot + spacing
                     lease.scheduled += 1
                     return lease, slot
@@ -308,8 +315,21 @@ class ProxyManager:
         for lease in self._pool:
             if lease.failed:
                 continue
+            self._follow_life_probe(lease, now)
             ended = now >= lease.expires_at or lease.next_slot >= lease.expires_at
-            if ended or (cap is not None and lease.scheduled >= cap):
+            if ended and self._start_life_probe(lease):
+                ended = False
+            elif ended and lease.life_probe:
+                self._life_learned(lease, lease.expires_at - lease.issued_at, now)
+            at_cap = cap is not None and lease.scheduled >= cap
+            if at_cap and not ended:
+                at_cap = not self._probe_cap(lease, now)
+                cap = self.model.cap_limit()
+            if ended or at_cap:
+                if lease.cap_probe:  # its life ended first: past the cap far enough, or no answer
+                    if lease.successes >= self.model.cap_probe_until():
+                        self.model.cap_probe_passed(now)
+                    self._cap_probe = None
                 lease.failed = True  # retired: never handed out again
                 if lease.successes:
                     age = (lease.expires_at if ended else now) - lease.issued_at
@@ -319,6 +339,53 @@ class ProxyManager:
                 continue
             live.append(lease)
         self._pool = live
+
+    def _probe_cap(self, lease: Lease, now: float) -> bool:
+        """A lease at the learned cap: True when it is the cap probe (chosen when issued, paced slowly) and goes on
+        past the cap instead of retiring."""
+        if not lease.cap_probe:
+            return False
+        if lease.successes < self.model.cap_probe_until():
+            return True
+        self.model.cap_probe_passed(now)  # well past the cap unharmed: used on to the end of its life
+        self._cap_probe, lease.cap_probe = None, False
+        return True
+
+    def _start_life_probe(self, lease: Lease) -> bool:
+        """When the vendor states no expiry, the life is a guess (ip_ttl, the seed's 45 s): one healthy IP reaching
+        it is used on until it fails, so one IP, not generations of IPs used ×1.1 longer each, learns the life.
+        Its end costs a failed request or two; it can only lengthen the life (see BanModel.life_ended)."""
+        if (
+            lease.vendor_expiry
+            or self._life_probe is not None
+            or not self.model.life_probe_wanted()
+            or not lease.successes
+            or lease.consecutive_failures
+            or (self.model.cap_limit() is not None and lease.scheduled >= self.model.cap_limit())
+        ):
+            return False
+        lease.life_probe, self._life_probe = True, lease
+        lease.expires_at = lease.issued_at + self.model.longest_life()
+        return True
+
+    def _follow_life_probe(self, lease: Lease, now: float) -> None:
+        """While the probe serves, every IP lives at least as long as it has: a younger lease is not retired at
+        the guessed life (retired early, a whole generation of IPs would be paid for unused life)."""
+        probe = self._life_probe
+        if probe is None or lease is probe or lease.vendor_expiry or probe.consecutive_failures:
+            return
+        # A younger lease ends after the probe does: it may look one expiry_margin ahead of the probe's age.
+        proven = now - probe.issued_at + self.config.expiry_margin
+        lease.expires_at = max(lease.expires_at, lease.issued_at + proven)
+
+    def _life_learned(self, lease: Lease, age: float, now: float) -> None:
+        """The probe ended at this age: every live IP without a stated expiry lives as long as learned."""
+        self.model.life_ended(age, now)
+        self._life_probe = None
+        life = self.model.life()
+        for other in self._pool:
+            if not other.vendor_expiry and not other.life_probe:
+                other.expires_at = other.issued_at + life  # in place of the guess, or of following the probe
 
     def _check_quota_fits(self, now: float) -> None:
         """Once a ban has set the pace: stop early, keeping the rest of the day's quota, when the work waiting
@@ -362,22 +429,42 @@ class ProxyManager:
                 lease.streak_from = lease.requests - 1
                 lease.failures_before_streak = lease.requests - 1 - lease.successes
             lease.consecutive_failures += 1
-            if lease.consecutive_failures >= self.config.ip_fail_limit:
+            if lease.consecutive_failures >= self._fail_limit(lease):
                 if self.paced and not auth_refused:
                     self._observe_ban(lease)
                 self._invalidate(lease, auth_refused)
                 return True
             return False
 
+    def _fail_limit(self, lease: Lease) -> int:
+        """Failures in a row that drop this lease. Adaptive pacing pays for an IP's whole life, so one that has
+        served gets one more try (two random drops in a row end ~6 % of good IPs' lives at ~150 requests each),
+        and one that failed now and then before (a flaky proxy, still carrying most requests) twice as many. A
+        ban or the IP's end fails every request: it still goes within a few replies."""
+        limit = self.config.ip_fail_limit
+        if not self.paced or not lease.successes:
+            return limit
+        if lease.streak_from >= 4 and lease.failures_before_streak / lease.streak_from >= FLAKY_SHARE:
+            return 2 * limit + 1
+        return limit + 1
+
     def _observe_ban(self, lease: Lease) -> None:
         """A serving IP now failing every request: a ban for the model, unless it never served (dead on arrival)
-        or failed often before (a flaky proxy: its streak is noise, not Eastmoney's rule)."""
+        or failed often before (a flaky proxy: its streak is noise, not Eastmoney's rule). The life probe's end
+        is its life."""
         served = lease.streak_from
         if lease.successes == 0 or served == 0:
             return
+        now = self.clock.monotonic()
+        if lease.life_probe:
+            self._life_learned(lease, now - lease.issued_at, now)
+            return
+        if lease.cap_probe:
+            self._cap_probe = None
+            self.model.cap_probe_failed(served, now)
+            return
         if served >= 4 and lease.failures_before_streak / served >= FLAKY_SHARE:
             return
-        now = self.clock.monotonic()
         self.model.banned(lease.sent, served, now - lease.issued_at, now, lease.vendor_expiry)
 
     def mark_failed(self, lease: Lease) -> None:
@@ -391,6 +478,10 @@ class ProxyManager:
             self._fixed_banned(lease)
             return
         lease.failed = True
+        if lease is self._life_probe:
+            self._life_probe = None  # dropped before its end was seen (a flaky streak): another IP probes
+        if lease is self._cap_probe:
+            self._cap_probe = None
         self._failed_addresses.add(lease.address)
         self.stats.ips_failed += 1
         if lease.successes == 0:

@@ -141,7 +141,7 @@ def test_a_rule_stricter_than_any_learns_down_to_a_trickle_without_wasting_ips()
 
 
 def test_an_ip_dying_at_a_proven_pace_twice_means_the_rule_got_stricter():
-    model = BanModel(CFG, 0.0)
+    model = BanModel(CFG, 0.0, Estimate(spacing=CFG.pace_start_spacing, bans=1))  # a pace a ban set earlier
     spacing = model.spacing(0)
     model.unharmed([i * spacing for i in range(45)], 45, 45)  # a whole life at this pace: proven
     # Paced as the proven one, banned after 5 requests where IPs used to carry 45. The first such loss is only
@@ -153,6 +153,18 @@ def test_an_ip_dying_at_a_proven_pace_twice_means_the_rule_got_stricter():
     assert verdicts == ["doubtful", "doubtful (stricter?)", "rule changed"]
     # Start again, cautiously.
     assert model.spacing(76) >= CFG.pace_start_spacing and not model.learned
+
+
+def test_in_slow_start_an_ip_that_lived_a_whole_life_proves_no_pace():
+    # The pace grew while that IP lived: a ban at today's faster pace is the rule, not the rule getting stricter.
+    model = BanModel(CFG, 0.0)
+    model.unharmed([i * 1.0 for i in range(45)], 45, 45)
+    spacing = model.spacing(60)
+    sent = [60 + i * spacing for i in range(40)]
+    assert model.banned(sent, 39, 40 * spacing, sent[-1], vendor_expiry=True).verdict == "doubtful"
+    sent = [62 + i * spacing for i in range(40)]
+    assert model.banned(sent, 38, 40 * spacing, sent[-1], vendor_expiry=True).verdict == "window"
+    assert model.spacing(sent[-1]) > spacing and model.learned
 
 
 def test_the_end_of_an_ips_life_is_not_a_ban():

@@ -1,0 +1,145 @@
+"""Adaptive pacing's probes and stop rules in the ProxyManager, on a fake clock (no sleeps, no threads).
+
+The life probe: a vendor that states no expiry leaves the IP's life a guess (ip_ttl); one healthy IP is used past it
+until it ends, and younger IPs follow it. The cap probe: a confirmed total cap may be a sliding window misread; one
+IP goes past it. A served IP is dropped after one more failure than a fresh one, a flaky one after more still.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from boardsync_dagster.engine.banmodel import SLOW_START_LEASES, Estimate
+from boardsync_dagster.engine.config import SyncConfig
+from boardsync_dagster.engine.ledger import MemoryLedger
+from boardsync_dagster.engine.proxy import Lease, ProxyManager, ProxySettings
+
+from .conftest import FakeVendor
+from .test_proxy import zhima
+
+API = "http://127.0.0.1:9/get?key=probe-key&num=1"
+CFG = SyncConfig(rng_seed=1, workers=6)  # adaptive pacing, ip_ttl 45 s, expiry_margin 2 s
+
+
+def manager(clock, vendor, start: Estimate | None = None) -> ProxyManager:
+    pm = ProxyManager(
+        ProxySettings(proxy_api=API), CFG, MemoryLedger(), clock, vendor_get=vendor, ban_start=start
+    )
+    pm.backlog = 10_000
+    return pm
+
+
+def serve(pm: ProxyManager, clock, until: float, fails: Callable[[Lease, float], bool]) -> dict[int, Lease]:
+    """One worker's loop for `until` fake seconds: each request fails when fails(lease, age) says so."""
+    seen: dict[int, Lease] = {}
+    end = clock.monotonic() + until
+    for _ in range(20_000):  # bounded by count as well as by fake time
+        if clock.monotonic() >= end:
+            break
+        lease = pm.acquire()
+        seen[lease.id] = lease
+        if fails(lease, clock.monotonic() - lease.issued_at):
+            pm.report_failure(lease)
+        else:
+            pm.report_success(lease)
+    return seen
+
+
+def ends_at(life: float) -> Callable[[Lease, float], bool]:
+    return lambda lease, age: age >= life
+
+
+def test_one_ip_is_used_past_the_guessed_life_until_it_ends_and_the_life_is_learned(clock, vendor):
+    pm = manager(clock, vendor)
+    seen = serve(pm, clock, 200, ends_at(60.0))
+    probes = [lease for lease in seen.values() if lease.life_probe]
+    assert len(probes) == 1
+    probe = probes[0]
+    # It served past the guessed 45 s and ended at the vendor's 60 s; the life is learned from it, not a ban.
+    assert max(probe.sent) - probe.issued_at > CFG.ip_ttl
+    assert pm.model.life() == pytest.approx(60.0 - CFG.expiry_margin, abs=1.5)
+    assert pm.model.bans == 0
+    assert any(b.verdict == "end of life" for b in pm.model.observed)
+    # Every IP issued after it was used for the learned life, none retired at the guess of 45 s.
+    later = [lease for lease in seen.values() if lease.issued_at > probe.issued_at and lease.failed]
+    assert later
+    ages = [max(lease.sent) - lease.issued_at for lease in later if lease.sent]
+    assert min(ages) > CFG.ip_ttl
+
+
+def test_the_life_probe_lost_early_never_shortens_the_life(clock, vendor):
+    pm = manager(clock, vendor)
+    # Every IP ends at 50 s (a ban shortly after the guessed life, say): the life can only grow from the guess.
+    serve(pm, clock, 150, ends_at(50.0))
+    assert CFG.ip_ttl <= pm.model.life() <= 50.0
+
+
+def test_a_vendor_stated_expiry_is_never_probed(clock):
+    pm = manager(clock, FakeVendor(clock, zhima(60, clock)))
+    seen = serve(pm, clock, 150, lambda lease, age: False)
+    assert not any(lease.life_probe for lease in seen.values())
+    assert all(lease.expires_at - lease.issued_at <= 60.0 for lease in seen.values())
+
+
+def cap_run(clock, vendor, fails: Callable[[Lease, float], bool]) -> tuple[ProxyManager, dict[int, Lease]]:
+    # Learned yesterday: a total of 60 per IP, confirmed (two IPs died at 60 at two paces).
+    pm = manager(clock, vendor, Estimate(spacing=0.5, cap=60, bans=2))
+    pm.backlog = 1000  # fits the day's quota at 60 per IP
+    assert pm.model.cap_limit() == 60
+    return pm, serve(pm, clock, 120, fails)
+
+
+def test_a_cap_that_one_ip_goes_well_past_unharmed_was_a_window_misread(clock, vendor):
+    pm, _ = cap_run(clock, vendor, lambda lease, age: False)
+    assert pm.model.cap_limit() is None
+    assert pm.model.bans == 2  # nothing new was blamed on the pace
+
+
+def test_a_real_cap_holds_when_the_probe_past_it_is_banned(clock, vendor):
+    pm, seen = cap_run(clock, vendor, lambda lease, age: lease.successes >= 60)
+    assert pm.model.cap_limit() == 60
+    assert [b.verdict for b in pm.model.observed].count("cap held") == 1
+    assert pm.model.bans == 2
+    # Only the probe went past the cap; every other IP retired at it.
+    past = [lease for lease in seen.values() if lease.requests > 60]
+    assert past and all(lease.cap_probe for lease in past)
+
+
+@pytest.mark.parametrize(
+    "history, kept_through",
+    [
+        ("s" * 40, 2),  # a good IP: two random drops in a row do not end its life
+        ("ssssfsssfsssfsssfsss", 4),  # a flaky one (20 % failures before): twice as many
+    ],
+)
+def test_a_served_ip_survives_short_failure_streaks_a_banned_one_goes_quickly(
+    clock, vendor, history, kept_through
+):
+    pm = manager(clock, vendor)
+    lease = pm.acquire()
+    for mark in history:
+        (pm.report_success if mark == "s" else pm.report_failure)(lease)
+    for _ in range(kept_through):
+        assert pm.report_failure(lease) is False
+    assert pm.report_failure(lease) is True  # the next failure in a row drops it
+
+
+def test_a_fresh_ip_goes_after_ip_fail_limit(clock, vendor):
+    pm = manager(clock, vendor)
+    lease = pm.acquire()
+    assert [pm.report_failure(lease) for _ in range(CFG.ip_fail_limit)][-1] is True
+
+
+def test_slow_start_holds_few_ips_at_once(clock, vendor):
+    pm = manager(clock, vendor)
+    live: set[int] = set()
+    most = 0
+    for _ in range(300):
+        lease = pm.acquire()
+        live = {le.id for le in pm._pool}
+        most = max(most, len(live))
+        pm.report_success(lease)
+    assert not pm.model.learned
+    assert most == SLOW_START_LEASES

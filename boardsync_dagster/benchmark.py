@@ -65,10 +65,11 @@ class _TimedClient:
             self.seconds.append(time.perf_counter() - started)
 
 
-def run_repeat(spec: BenchSpec, seed: int, algorithm: str = "ours") -> dict:
+def run_repeat(spec: BenchSpec, seed: int, algorithm: str = "ours", ban_start: dict | None = None) -> dict:
     """One repeat in this process: board list + members, exactness, figures. Simulated minutes, not real.
 
     algorithm "ours" is the engine with its default configuration; "seed" the seed script's (seed_algorithm.py).
+    ban_start: what an earlier run learned (figures["estimate"] of "ours"), as the next day's run starts from it.
     """
     from boardsync_dagster.engine.config import SyncConfig
     from boardsync_dagster.engine.eastmoney import EastmoneyClient
@@ -96,12 +97,16 @@ def run_repeat(spec: BenchSpec, seed: int, algorithm: str = "ours") -> dict:
         if algorithm == "seed":
             listed, members, dead_on_arrival = _seed_run(spec, seed, sim.vendor_url, client, done)
         else:
-            listed, members, dead_on_arrival = _our_run(spec, config, sim.vendor_url, client, done)
+            listed, members, dead_on_arrival, estimate = _our_run(
+                spec, config, sim.vendor_url, client, done, ban_start
+            )
         elapsed = time.monotonic() - started
         truth = sim.truth()
         stats = sim.stats()
     figures = _figures(listed, members, done, truth, stats, dead_on_arrival)
     figures["algorithm"] = algorithm
+    if algorithm != "seed":
+        figures["estimate"], figures["warm"] = estimate, ban_start is not None
     figures["minutes"] = elapsed / spec.scale / 60
     # Real time per request beyond the scaled latency: a constant that a smaller scale magnifies (docs/benchmark.md).
     overhead = max(0.0, statistics.median(client.seconds or [0.0]) - sim.profile.latency * spec.scale)
@@ -123,20 +128,22 @@ def run_repeat(spec: BenchSpec, seed: int, algorithm: str = "ours") -> dict:
     return figures
 
 
-def _our_run(spec: BenchSpec, config, vendor_url: str, client, done: dict) -> tuple:
+def _our_run(spec: BenchSpec, config, vendor_url: str, client, done: dict, ban_start: dict | None) -> tuple:
     """The engine as production runs it: the board list, then the members, one ProxyManager."""
+    from boardsync_dagster.engine.banmodel import Estimate
     from boardsync_dagster.engine.fetcher import fetch_board_list, sync_members
     from boardsync_dagster.engine.ledger import MemoryLedger
     from boardsync_dagster.engine.proxy import ProxyManager, ProxySettings
 
     settings = ProxySettings(proxy_api=vendor_url, vendor_format=spec.vendor_format)
-    proxies = ProxyManager(settings, config, MemoryLedger())
+    start = Estimate.from_dict(ban_start) if ban_start else None
+    proxies = ProxyManager(settings, config, MemoryLedger(), ban_start=start)
     listed = fetch_board_list(client, proxies, config)
     members = None
     if listed.boards:
         checkpoint = lambda result: done.__setitem__(result.board.code, result)  # noqa: E731
         members = sync_members(listed.boards, client, proxies, config, checkpoint=checkpoint)
-    return listed, members, proxies.stats.ips_dead_on_arrival
+    return listed, members, proxies.stats.ips_dead_on_arrival, proxies.model.estimate().as_dict()
 
 
 def _seed_run(spec: BenchSpec, seed: int, vendor_url: str, client, done: dict) -> tuple:
@@ -244,9 +251,11 @@ def _rss_kib() -> int:
 # --- the parent: children, median --------------------------------------------------------------------------
 
 
-def run_child(spec: BenchSpec, seed: int, algorithm: str = "ours") -> dict:
+def run_child(spec: BenchSpec, seed: int, algorithm: str = "ours", ban_start: dict | None = None) -> dict:
     """One repeat in a fresh interpreter, so its ru_maxrss is its own."""
-    payload = json.dumps({"spec": _spec_dict(spec), "seed": seed, "algorithm": algorithm})
+    payload = json.dumps(
+        {"spec": _spec_dict(spec), "seed": seed, "algorithm": algorithm, "ban_start": ban_start}
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "boardsync_dagster.benchmark", payload],
         capture_output=True,
@@ -305,7 +314,8 @@ def spec_from_dict(data: dict) -> BenchSpec:
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.ERROR)  # the engine's warnings are in the figures; keep stderr short
     request = json.loads(argv[0])
-    print(json.dumps(run_repeat(spec_from_dict(request["spec"]), request["seed"], request["algorithm"])))
+    spec = spec_from_dict(request["spec"])
+    print(json.dumps(run_repeat(spec, request["seed"], request["algorithm"], request.get("ban_start"))))
     return 0
 
 

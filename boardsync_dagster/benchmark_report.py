@@ -121,7 +121,8 @@ def render_rules(result: dict) -> str:
             "IPs",
             "bound IPs (with dead)",
             "ours / seed IPs",
-            "ours / bound IPs",
+            "ours / bound IPs (with dead)",
+            "ours: IPs each (dead issued)",
             "simulated min",
             "bound min",
             "ours / seed min",
@@ -130,6 +131,9 @@ def render_rules(result: dict) -> str:
             "quota used (of " + str(spec["vendor"]["quota"]) + ")",
         )
     ]
+    warm = bool(result.get("warm"))
+    if warm:
+        rows[0] += ("day 2 (ours, from day 1's estimate): exact, IPs each, × bound (with dead), min",)
     notes = []
     for r in result["rules"]:
         seed, ours, bound, ratios = r["seed"]["summary"], r["ours"]["summary"], r["bound"], r["ratios"]
@@ -142,7 +146,8 @@ def render_rules(result: dict) -> str:
                 f"{_n(seed['ips'])} · {_n(ours['ips'])}",
                 f"{bound['ips']} ({bound['ips_with_dead']})",
                 _x(ratios["ips_ours_seed"]),
-                _x(ratios["ips_ours_bound"]),
+                f"{_x(ratios['ips_ours_bound'])} ({_x(ratios.get('ips_ours_bound_with_dead'))})",
+                f"{', '.join(str(n) for n in ours['ips_each'])} ({', '.join(str(n) for n in ours.get('dead_each', []))})",
                 f"{seed['minutes']:.2f} · {ours['minutes']:.2f}",
                 f"{bound['minutes']:.2f}",
                 _x(ratios["minutes_ours_seed"]),
@@ -151,7 +156,14 @@ def render_rules(result: dict) -> str:
                 f"{seed['quota_used_worst']} · {ours['quota_used_worst']}",
             )
         )
-        for algorithm in ("seed", "ours"):
+        if warm:
+            day2 = r["ours_day2"]["summary"]
+            rows[-1] += (
+                f"{day2['exact_worst']}, {_n(day2['ips'])} ({', '.join(str(n) for n in day2['ips_each'])}), "
+                f"{_x(ratios['ips_day2_bound'])} ({_x(ratios['ips_day2_bound_with_dead'])}), "
+                f"{day2['minutes']:.2f}",
+            )
+        for algorithm in ("seed", "ours", *(("ours_day2",) if warm else ())):
             for rep in r[algorithm]["repeats"]:
                 if rep["stopped"]:
                     notes.append(f"- {r['rule']}, {algorithm}, seed {rep['seed']}: stopped: {rep['stopped']}")

@@ -12,21 +12,31 @@ from boardsync_dagster.benchmark import BenchSpec, median_figures, run_child
 from boardsync_dagster.simulator.ban_rules import resolve
 
 ALGORITHMS = ("seed", "ours")
+# With warm=True: ours again on the same scenario, the next day, starting from what the first run learned (as
+# production does from raw.ban_estimate): the cold run is a first day, this one every day after it.
+WARM = "ours_day2"
 
 
-def run_rules(spec: BenchSpec, rules: list[str], progress=None) -> dict:
-    """Every rule (a name or a spec string), each on spec.seeds(), both algorithms."""
+def run_rules(spec: BenchSpec, rules: list[str], progress=None, warm: bool = False) -> dict:
+    """Every rule (a name or a spec string), each on spec.seeds(), both algorithms (and ours warm)."""
     compared = []
     for rule in rules:
         rule_spec = dataclasses.replace(spec, ban_rule=rule)
-        runs: dict[str, list[dict]] = {algorithm: [] for algorithm in ALGORITHMS}
+        runs: dict[str, list[dict]] = {
+            algorithm: [] for algorithm in (*ALGORITHMS, *((WARM,) if warm else ()))
+        }
         for seed in spec.seeds():
             for algorithm in ALGORITHMS:
                 runs[algorithm].append(run_child(rule_spec, seed, algorithm))
                 if progress is not None:
                     progress(rule, runs[algorithm][-1])
+            if warm:
+                learned = runs["ours"][-1]["estimate"]
+                runs[WARM].append(run_child(rule_spec, seed, "ours", ban_start=learned))
+                if progress is not None:
+                    progress(rule, {**runs[WARM][-1], "algorithm": WARM})
         compared.append(compare(rule, runs))
-    return {"spec": dataclasses.asdict(spec), "rules": compared}
+    return {"spec": dataclasses.asdict(spec), "warm": warm, "rules": compared}
 
 
 def compare(rule: str, runs: dict[str, list[dict]]) -> dict:
@@ -45,6 +55,8 @@ def compare(rule: str, runs: dict[str, list[dict]]) -> dict:
                 "permanent_failures": med["permanent_failures"],
                 "ips": med["ips"],
                 "ips_each": [r["ips"] for r in repeats],
+                # Issued dead by the vendor (the simulator's count): what no client can avoid paying for.
+                "dead_each": [r["ips_issued"].get("dead", 0) for r in repeats],
                 "quota_used_worst": max(r["vendor_ips_today"] for r in repeats),
                 "minutes": med["minutes"],
                 "minutes_each": [round(r["minutes"], 2) for r in repeats],
@@ -60,7 +72,16 @@ def compare(rule: str, runs: dict[str, list[dict]]) -> dict:
         "ips_ours_seed": _ratio(ours["ips"], seed["ips"]),
         "minutes_ours_seed": _ratio(ours["minutes"], seed["minutes"]),
         "ips_ours_bound": _ratio(ours["ips"], bound["ips"]),
+        "ips_ours_bound_with_dead": _ratio(ours["ips"], bound["ips_with_dead"]),
     }
+    if WARM in out:
+        day2 = out[WARM]["summary"]
+        out["ratios"].update(
+            ips_day2_seed=_ratio(day2["ips"], seed["ips"]),
+            ips_day2_bound=_ratio(day2["ips"], bound["ips"]),
+            ips_day2_bound_with_dead=_ratio(day2["ips"], bound["ips_with_dead"]),
+            minutes_day2_seed=_ratio(day2["minutes"], seed["minutes"]),
+        )
     return out
 
 
@@ -69,7 +90,8 @@ def failed(result: dict) -> bool:
     return any(
         r[a]["summary"]["wrong"] or r[a]["summary"]["unexplained"]
         for r in result["rules"]
-        for a in ALGORITHMS
+        for a in (*ALGORITHMS, WARM)
+        if a in r
     )
 
 

@@ -48,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rules.add_argument(
         "--matrix", action="store_true", help="Compare them under every named ban rule (docs/simulator.md)."
     )
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="With --ban-rule/--matrix: run ours a second day on each scenario, starting from what the first "
+        "day learned (as every production day after the first does).",
+    )
     parser.add_argument("--json", action="store_true", help="Also print the result as JSON on the last line.")
     parser.set_defaults(func=run)
 
@@ -73,8 +79,11 @@ def run(args: argparse.Namespace) -> int:
         same_seed=args.same_seed,
     )
 
+    if args.warm and not rules:
+        print("bench: --warm compares ban rules: give --ban-rule RULE or --matrix", file=sys.stderr)
+        return 2
     if rules:
-        return _compare(spec, rules, args.json)
+        return _compare(spec, rules, args.json, args.warm)
 
     def progress(figures: dict) -> None:
         print(
@@ -105,7 +114,7 @@ def _rules(args: argparse.Namespace) -> list[str] | None:
     return rules
 
 
-def _compare(spec, rules: list[str], as_json: bool) -> int:
+def _compare(spec, rules: list[str], as_json: bool, warm: bool = False) -> int:
     from boardsync_dagster.benchmark_report import render_rules
     from boardsync_dagster.benchmark_rules import failed, run_rules
 
@@ -116,7 +125,7 @@ def _compare(spec, rules: list[str], as_json: bool) -> int:
             file=sys.stderr,
         )
 
-    result = run_rules(spec, rules, progress)
+    result = run_rules(spec, rules, progress, warm=warm)
     print(render_rules(result))
     if as_json:
         print(json.dumps(result))

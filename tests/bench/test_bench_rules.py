@@ -49,6 +49,12 @@ def test_tiny_matrix_compares_both_algorithms_under_every_named_rule(capsys):
         assert bound["requests"] <= min(ours["requests"], seed["requests"])
         assert r["ratios"]["ips_ours_seed"] == pytest.approx(ours["ips"] / seed["ips"], abs=1e-3)
         assert r["ratios"]["ips_ours_bound"] == pytest.approx(ours["ips"] / bound["ips"], abs=1e-3)
+        with_dead = r["ratios"]["ips_ours_bound_with_dead"]
+        assert with_dead == pytest.approx(ours["ips"] / bound["ips_with_dead"], abs=1e-3)
+        # The vendor's dead IPs as the simulator issued them, per repeat, beside the IPs each repeat used.
+        summary = r["ours"]["summary"]
+        assert summary["dead_each"] == [ours["ips_issued"].get("dead", 0)]
+        assert 0 <= summary["dead_each"][0] <= summary["ips_each"][0] == ours["ips"]
         assert f"| {r['rule']}" in out
     table = [line for line in out.splitlines() if line.startswith("| ")]
     assert table[0].startswith("| ban rule") and len(table) == 1 + len(RULES)
@@ -115,3 +121,41 @@ def test_lower_bound_per_named_rule_on_the_seed_scenario():
     assert ips["w10-10s"] == math.ceil(974 / 60) and ips["total100"] == 10 and ips["w60-30s"] == 9
     assert ips["none"] == ips["w300-60s"] == math.ceil(974 / 225)  # our pace binds before 300/60s does
     assert ips["w30-10s"] == ips["w30-10s-403"] == ips["w30-10s-429"] == math.ceil(974 / 180)
+
+
+def test_warm_runs_ours_a_second_day_from_the_first_days_estimate(capsys):
+    args = _parse(
+        [
+            "bench",
+            "--ban-rule",
+            "3/10s",
+            "--warm",
+            "--boards-scale",
+            "0.03",
+            "--scale",
+            "0.02",
+            "--repeat",
+            "1",
+        ]
+        + ["--json"]
+    )
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["warm"] is True
+    (rule,) = result["rules"]
+    cold, day2 = rule["ours"]["repeats"][0], rule["ours_day2"]["repeats"][0]
+    assert (cold["warm"], day2["warm"]) == (False, True)
+    assert day2["exact"] == day2["boards_total"] == cold["boards_total"]
+    # Day 2 started from day 1's estimate: its bans carry over (an estimate counts the runs it came from).
+    assert cold["estimate"]["bans"] > 0
+    assert day2["estimate"]["bans"] >= cold["estimate"]["bans"]
+    assert rule["ratios"]["ips_day2_bound"] == pytest.approx(day2["ips"] / rule["bound"]["ips"], abs=1e-3)
+    assert "day 2" in out
+
+
+def test_warm_without_a_ban_rule_is_refused_in_one_line(capsys):
+    args = _parse(["bench", "--warm"])
+    assert args.func(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["bench: --warm compares ban rules: give --ban-rule RULE or --matrix"]

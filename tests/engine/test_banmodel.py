@@ -126,9 +126,12 @@ def test_a_rule_that_changes_mid_run_is_re_learned():
     run = drive(rule_at, 900, seed=5)
     # The estimate over time (model.history): fast under the loose rule, under 10 in 10 s after the change.
     before = [s for t, s, _ in run.model.history if t < 300]
-    after = [s for t, s, _ in run.model.history if t >= 400]
     assert 1 / before[-1] > 3.0
-    assert 0.7 <= 1 / after[-1] <= 1.0
+    # After it, the pace each request went out at: under 10 in 10 s nearly all the time (now and then a probe
+    # a step past it, after four quiet minutes: is the rule looser again?).
+    after = [s for t, s, _ in run.estimate_at if t >= 400]
+    under = [s for s in after if 0.7 <= 1 / s <= 1.0]
+    assert len(under) >= 0.8 * len(after)
     assert len([b for b in run.bans_at if b >= 400]) <= 3  # re-learned: only a failed probe after that
     assert any(b.verdict == "window" and b.at >= 300 for b in run.model.observed)
 

@@ -36,11 +36,12 @@ def test_quota_runs_out_mid_run_a_second_process_sees_it_and_the_next_day_resume
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     db = tmp_path / "boardsync.duckdb"
-    with Simulator(profile="calm", scale=SCALE, rng_seed=23, boards_scale=0.1) as sim:
+    # A vendor whose IPs live 16 s, so a 3-IP day runs out part-way through the members (long enough for adaptive
+    # pacing, which starts at 1 request/s per IP, to finish some boards first). Short leases alone no longer do:
+    # adaptive pacing uses one IP past ip_ttl to learn how long the vendor's IPs really live.
+    with Simulator(profile="calm", scale=SCALE, rng_seed=23, boards_scale=0.1, ip_ttl=16) as sim:
         boards = set(sim.truth())
         job = Platform(sim, db, monkeypatch, scale=SCALE)
-        # Short leases so a 3-IP day runs out part-way through the members (long enough for adaptive pacing,
-        # which starts at 1 request/s per IP, to finish some boards first).
         short = {"max_ips": 3, "ip_ttl": 16 * SCALE, "ttl_jitter": 1 * SCALE}
 
         first = job.run(**short)

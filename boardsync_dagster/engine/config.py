@@ -159,7 +159,8 @@ class SyncConfig:
     )
     ip_ttl: float = setting(
         45.0,
-        "Life of an IP when the vendor does not say when it expires (before jitter).",
+        "Life of an IP when the vendor does not say when it expires (before jitter). Adaptive pacing starts "
+        "from it and learns the real life: one IP is used past it until it ends.",
         section="proxy",
         unit="s",
         minimum=0,

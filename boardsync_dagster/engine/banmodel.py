@@ -123,7 +123,9 @@ class BanModel:
         self._safe_total = 0
         self._ceiling = start.window is not None or start.bans > 0  # slow start only when nothing is known
         self._since = now  # when the pace last changed
-        self._adjusted_at = -math.inf  # when a ban last changed the pace
+        # When a ban last changed the pace. A pace learned on an earlier run counts as set now: probing past it
+        # waits PATIENCE quiet periods as after a ban (at once, it cost a day-2 run every IP then live).
+        self._adjusted_at = now if self._ceiling else -math.inf
         self._limit_spacing = self._spacing  # the pace the last ban implied
         self._pace_proven = False
         self._cap_confirmed = (

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from boardsync_dagster.engine.banmodel import BanModel, Estimate, leases_wanted, window_counts
+from boardsync_dagster.engine.banmodel import PATIENCE, BanModel, Estimate, leases_wanted, window_counts
 from boardsync_dagster.engine.config import SyncConfig
 
 CFG = SyncConfig(rng_seed=1)
@@ -168,6 +168,15 @@ def test_in_slow_start_an_ip_that_lived_a_whole_life_proves_no_pace():
     sent = [62 + i * spacing for i in range(40)]
     assert model.banned(sent, 38, 40 * spacing, sent[-1], vendor_expiry=True).verdict == "window"
     assert model.spacing(sent[-1]) > spacing and model.learned
+
+
+def test_a_pace_learned_yesterday_is_not_probed_past_at_once():
+    # Yesterday's estimate: 10 in 10 s. Today keeps that pace for PATIENCE quiet periods before probing faster.
+    learned = Estimate(spacing=1.1, window=10.0, window_limit=9, bans=3)
+    model = BanModel(CFG, 0.0, learned)
+    quiet = PATIENCE * CFG.pace_reprobe_after
+    assert model.spacing(quiet - 1) == pytest.approx(1.1)
+    assert model.spacing(quiet + CFG.pace_reprobe_after) < 1.1
 
 
 def test_the_end_of_an_ips_life_is_not_a_ban():

@@ -108,7 +108,10 @@ def test_without_the_partition_limit_the_pool_holds_the_second_runs_fetch_steps(
     deployment, instance = deployed
     sim = deployment.sim
     boards = set(sim.truth())
-    deployment.launch(run_config(), today(), count=2)
+    # Each IP paced at one request per 0.5 real seconds, not growing: the fetch steps last ~10 s, longer than two
+    # run processes on a loaded machine start apart, so the runs meet at the pool (at full pace they took ~1 s
+    # and, once in a full suite, did not).
+    deployment.launch(run_config(pace_start_spacing=0.5, pace_grow_every=600.0), today(), count=2)
     runs = wait_for_runs(deployment, instance, 2)
     assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * 2, deployment.log("code-server")
     step = dg.DagsterEventType

@@ -97,7 +97,10 @@ def test_two_runs_at_once_the_second_waits_for_the_writer_or_fails_cleanly(
     db = tmp_path / "boardsync.duckdb"
     with Simulator(profile="calm", scale=scale, rng_seed=24, boards_scale=0.05) as sim:
         boards = set(sim.truth())
-        first = SyncProcess(tmp_path, sync_args(sim, db, scale, workers=1), name="first", sim=sim)
+        # One worker, each IP paced at one request per 0.5 real seconds and not growing: the first run's members
+        # take ~10 s, longer than the in-process job below takes to start on a loaded machine.
+        slow = {"workers": 1, "pace_start_spacing": 0.5, "pace_grow_every": 600.0}
+        first = SyncProcess(tmp_path, sync_args(sim, db, scale, **slow), name="first", sim=sim)
         in_members = list_pages(sim) + 3
         assert wait_until(lambda: sim.stats()["requests"] >= in_members, STARTUP_S, proc=first.proc), (
             first.stderr()[-2000:]

@@ -147,7 +147,7 @@ def render_rules(result: dict) -> str:
                 f"{bound['ips']} ({bound['ips_with_dead']})",
                 _x(ratios["ips_ours_seed"]),
                 f"{_x(ratios['ips_ours_bound'])} ({_x(ratios.get('ips_ours_bound_with_dead'))})",
-                f"{', '.join(str(n) for n in ours['ips_each'])} ({', '.join(str(n) for n in ours.get('dead_each', []))})",
+                f"{_each(ours['ips_each'])} ({_each(ours.get('dead_each', []))})",
                 f"{seed['minutes']:.2f} · {ours['minutes']:.2f}",
                 f"{bound['minutes']:.2f}",
                 _x(ratios["minutes_ours_seed"]),
@@ -159,7 +159,7 @@ def render_rules(result: dict) -> str:
         if warm:
             day2 = r["ours_day2"]["summary"]
             rows[-1] += (
-                f"{day2['exact_worst']}, {_n(day2['ips'])} ({', '.join(str(n) for n in day2['ips_each'])}), "
+                f"{day2['exact_worst']}, {_n(day2['ips'])} ({_each(day2['ips_each'])}), "
                 f"{_x(ratios['ips_day2_bound'])} ({_x(ratios['ips_day2_bound_with_dead'])}), "
                 f"{day2['minutes']:.2f}",
             )
@@ -186,6 +186,11 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     lines = ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return lines
+
+
+def _each(values: list) -> str:
+    """Per-repeat values, in seed order."""
+    return ", ".join(str(v) for v in values)
 
 
 def _n(value: float) -> str:

@@ -113,9 +113,7 @@ class BanModel:
         self._life = start.life if start.life is not None else config.ip_ttl
         self._life_fixed = False
         self._life_probed = False  # one IP of this run has been used past the assumed life until it ended
-        self._cap_probed = (
-            False  # one IP of this run has been used past the confirmed cap (see cap_probe_wanted)
-        )
+        self._cap_probed = False  # one IP of this run went past the confirmed cap (see cap_probe_wanted)
         self._proven_age = 0.0  # the oldest an IP has been seen serving
         self._safe: dict[float, int] = dict.fromkeys(
             windows, 0
@@ -132,7 +130,6 @@ class BanModel:
             self.cap is not None
         )  # a cap carried over from an earlier run was confirmed there
         self._probed_at = -math.inf  # when the pace last went past the pace the last ban implied
-        self._cap_at = -math.inf
         self._bans_seen: list[Ban] = []
         self.observed: list[Ban] = []
         self.history: list[tuple[float, float, int | None]] = [(now, self._spacing, self.cap)]
@@ -233,7 +230,7 @@ class BanModel:
             self.cap = math.ceil(self.cap * REPROBE)
         if not self._life_fixed and age >= self._life - 1e-9:
             # It lived its whole assumed life unharmed: maybe the vendor's IPs live longer (learned upward).
-            self._life = min(self._life * REPROBE, self.cfg.ip_ttl * 4)
+            self._life = min(self._life * REPROBE, self.longest_life())
         self._proven_age = max(self._proven_age, age)
         if self._ceiling and now - age >= self._adjusted_at and age >= 0.9 * self._life:
             # An IP lived its whole life at the pace the last ban set. In slow start no pace is proven: it grew
@@ -274,7 +271,7 @@ class BanModel:
                 abs(b.served - served) <= max(1, 0.03 * served) and abs(b.mean_spacing - mean) > 0.2 * mean
                 for b in self._bans_seen
             )
-            self.cap, self._cap_confirmed, self._cap_at = served, confirmed, now
+            self.cap, self._cap_confirmed = served, confirmed
             verdict = "cap"
         if verdict == "cap" and self._cap_confirmed:
             pass

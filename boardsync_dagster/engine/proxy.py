@@ -327,9 +327,7 @@ class ProxyManager:
                 cap = self.model.cap_limit()
             if ended or at_cap:
                 if lease.cap_probe:  # its life ended first: past the cap far enough, or no answer
-                    if lease.successes >= self.model.cap_probe_until():
-                        self.model.cap_probe_passed(now)
-                    self._cap_probe = None
+                    self._end_cap_probe(lease, now)
                 lease.failed = True  # retired: never handed out again
                 if lease.successes:
                     age = (lease.expires_at if ended else now) - lease.issued_at
@@ -345,11 +343,16 @@ class ProxyManager:
         past the cap instead of retiring."""
         if not lease.cap_probe:
             return False
-        if lease.successes < self.model.cap_probe_until():
-            return True
-        self.model.cap_probe_passed(now)  # well past the cap unharmed: used on to the end of its life
-        self._cap_probe, lease.cap_probe = None, False
+        if lease.successes >= self.model.cap_probe_until():
+            self._end_cap_probe(lease, now)  # well past the cap unharmed: used on to the end of its life
+            lease.cap_probe = False
         return True
+
+    def _end_cap_probe(self, lease: Lease, now: float) -> None:
+        """The cap probe retires or reached its count: past the cap far enough unharmed, the cap was a misread."""
+        if lease.successes >= self.model.cap_probe_until():
+            self.model.cap_probe_passed(now)
+        self._cap_probe = None
 
     def _start_life_probe(self, lease: Lease) -> bool:
         """When the vendor states no expiry, the life is a guess (ip_ttl, the seed's 45 s): one healthy IP reaching
@@ -444,9 +447,7 @@ class ProxyManager:
         limit = self.config.ip_fail_limit
         if not self.paced or not lease.successes:
             return limit
-        if lease.streak_from >= 4 and lease.failures_before_streak / lease.streak_from >= FLAKY_SHARE:
-            return 2 * limit + 1
-        return limit + 1
+        return 2 * limit + 1 if _flaky(lease) else limit + 1
 
     def _observe_ban(self, lease: Lease) -> None:
         """A serving IP now failing every request: a ban for the model, unless it never served (dead on arrival)
@@ -459,11 +460,10 @@ class ProxyManager:
         if lease.life_probe:
             self._life_learned(lease, now - lease.issued_at, now)
             return
-        if lease.cap_probe:
-            self._cap_probe = None
+        if lease.cap_probe:  # _invalidate, next, frees the probe's place
             self.model.cap_probe_failed(served, now)
             return
-        if served >= 4 and lease.failures_before_streak / served >= FLAKY_SHARE:
+        if _flaky(lease):
             return
         self.model.banned(lease.sent, served, now - lease.issued_at, now, lease.vendor_expiry)
 
@@ -761,6 +761,12 @@ class ProxyManager:
 
     def _shown_api(self) -> str:
         return mask_url(self.settings.proxy_api or "")
+
+
+def _flaky(lease: Lease) -> bool:
+    """Failed now and then before its current streak (FLAKY_SHARE of at least 4 requests): a flaky proxy."""
+    served = lease.streak_from
+    return served >= 4 and lease.failures_before_streak / served >= FLAKY_SHARE
 
 
 def http_get(url: str, timeout: float) -> tuple[int, str, str | None]:

@@ -22,14 +22,21 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def test_tiny_matrix_compares_both_algorithms_under_every_named_rule(capsys):
-    args = _parse(
-        ["bench", "--matrix", "--boards-scale", "0.03", "--scale", "0.02", "--repeat", "1", "--json"]
-    )
+# A tiny run: 3 % of the boards at time scale 0.02, one repeat.
+TINY = ["--boards-scale", "0.03", "--scale", "0.02", "--repeat", "1", "--json"]
+
+
+def _bench_json(flags: list[str], capsys) -> tuple[str, dict]:
+    """`boardsync bench FLAGS` on the tiny scenario: it exits 0; its output, and the JSON on its last line."""
+    args = _parse(["bench", *flags, *TINY])
     code = args.func(args)
     out = capsys.readouterr().out
     assert code == 0, out
-    result = json.loads(out.strip().splitlines()[-1])
+    return out, json.loads(out.strip().splitlines()[-1])
+
+
+def test_tiny_matrix_compares_both_algorithms_under_every_named_rule(capsys):
+    out, result = _bench_json(["--matrix"], capsys)
     assert [r["rule"] for r in result["rules"]] == list(RULES)
     for r in result["rules"]:
         ours, seed = r["ours"]["repeats"][0], r["seed"]["repeats"][0]
@@ -62,23 +69,7 @@ def test_tiny_matrix_compares_both_algorithms_under_every_named_rule(capsys):
 
 def test_a_ban_rule_shows_in_the_simulator_it_ran_against(capsys):
     # A rule so strict that six workers on one IP must trip it: bans counted for ours, the spec named in the table.
-    args = _parse(
-        [
-            "bench",
-            "--ban-rule",
-            "3/10s,403",
-            "--boards-scale",
-            "0.03",
-            "--scale",
-            "0.02",
-            "--repeat",
-            "1",
-            "--json",
-        ]
-    )
-    assert args.func(args) == 0
-    out = capsys.readouterr().out
-    result = json.loads(out.strip().splitlines()[-1])
+    out, result = _bench_json(["--ban-rule", "3/10s,403"], capsys)
     (rule,) = result["rules"]
     assert rule["rule"] == rule["spec"] == "3/10s,403" and "| 3/10s,403" in out
     assert rule["ours"]["repeats"][0]["bans"] > 0
@@ -124,24 +115,7 @@ def test_lower_bound_per_named_rule_on_the_seed_scenario():
 
 
 def test_warm_runs_ours_a_second_day_from_the_first_days_estimate(capsys):
-    args = _parse(
-        [
-            "bench",
-            "--ban-rule",
-            "3/10s",
-            "--warm",
-            "--boards-scale",
-            "0.03",
-            "--scale",
-            "0.02",
-            "--repeat",
-            "1",
-        ]
-        + ["--json"]
-    )
-    assert args.func(args) == 0
-    out = capsys.readouterr().out
-    result = json.loads(out.strip().splitlines()[-1])
+    out, result = _bench_json(["--ban-rule", "3/10s", "--warm"], capsys)
     assert result["warm"] is True
     (rule,) = result["rules"]
     cold, day2 = rule["ours"]["repeats"][0], rule["ours_day2"]["repeats"][0]

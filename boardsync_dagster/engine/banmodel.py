@@ -254,7 +254,13 @@ class BanModel:
             return self._doubt(Ban(now, served, counts, "doubtful", spacing=self._spacing), before)
         # IPs live at the last change still carry requests sent at the old pace: their bans echo that change.
         # One issued since then ran at the new pace only: its ban is news.
-        echo = now - self._adjusted_at < self._life and now - age <= self._adjusted_at
+        # Since the manager re-times a live IP's requests to a new pace (next_even_slot), only an IP lost
+        # within its first few requests after the change still echoes it; later, the new pace is to blame.
+        echo = (
+            now - self._adjusted_at < self._life
+            and now - age <= self._adjusted_at
+            and sum(1 for t in before if t > self._adjusted_at) < MIN_SERVED
+        )
         # Windows (shorter than its life so far) in which it sent more than any IP ever did unharmed: a burst
         # beyond what is proven safe, what a sliding-window ban follows.
         burst = [w for w in self.windows if w < age and counts.get(w, 0) > max(self._safe[w], 1)]
@@ -358,6 +364,17 @@ class BanModel:
         self.observed.append(ban)
         self.history.append((ban.at, self._spacing, self.cap))
         return ban
+
+
+def next_even_slot(sent: list[float], next_slot: float, spacing: float, pending: int = 0) -> float:
+    """An IP's next slot, no earlier than if every request it sent (and the `pending` ones handed out, not sent
+    yet) had gone out `spacing` apart. At a steady pace that is the next slot itself; after the pace is cut, an
+    IP that ran at the old pace waits for its burst to age first. Without it, every IP live at a cut is banned
+    for requests it sent before the cut: an echo that costs the IPs the cut was meant to keep."""
+    free = next_slot
+    for k, at in enumerate(reversed(sent), start=1):
+        free = max(free, at + (k + pending) * spacing)
+    return free
 
 
 def leases_wanted(model: BanModel, now: float, backlog: int) -> int:

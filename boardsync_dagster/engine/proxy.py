@@ -20,7 +20,13 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from boardsync_dagster.engine.banmodel import FLAKY_SHARE, BanModel, Estimate, leases_wanted
+from boardsync_dagster.engine.banmodel import (
+    FLAKY_SHARE,
+    BanModel,
+    Estimate,
+    leases_wanted,
+    next_even_slot,
+)
 from boardsync_dagster.engine.clock import Clock, SystemClock, next_vendor_midnight, vendor_day
 from boardsync_dagster.engine.config import SyncConfig
 from boardsync_dagster.engine.errors import (
@@ -298,12 +304,13 @@ class ProxyManager:
                     self._extracting = True
                     return None, 0.0
                 if self._pool:
-                    lease = min(self._pool, key=lambda candidate: candidate.next_slot)
-                    slot = max(now, lease.next_slot)
+                    spacing = self.model.spacing(now)
+                    lease = min(self._pool, key=lambda candidate: _next_free(candidate, spacing))
+                    if lease.cap_probe:
+                        spacing = self.model.cap_probe_spacing()
+                    slot = max(now, _next_free(lease, spacing))
                     # Never faster than learned: the jitter only lengthens the gap (requests not in lock-step).
-                    spacing = self.model.cap_probe_spacing() if lease.cap_probe else self.model.spacing(now)
-                    spacing *= 1 + self.config.pace_jitter * self._rng.random()
-                    lease.next_slot = slot + spacing
+                    lease.next_slot = slot + spacing * (1 + self.config.pace_jitter * self._rng.random())
                     lease.scheduled += 1
                     return lease, slot
                 self._lock.wait(self.config.poll_interval)
@@ -463,7 +470,9 @@ class ProxyManager:
         if lease.cap_probe:  # _invalidate, next, frees the probe's place
             self.model.cap_probe_failed(served, now)
             return
-        if _flaky(lease):
+        if _flaky(lease) and self.model.learned:
+            # In slow start it still counts: the pace grows while a real ban on a flaky IP (one in ten) goes
+            # unseen, and overshoots the rule a step further. The model's pair rule keeps one streak from a cut.
             return
         self.model.banned(lease.sent, served, now - lease.issued_at, now, lease.vendor_expiry)
 
@@ -761,6 +770,12 @@ class ProxyManager:
 
     def _shown_api(self) -> str:
         return mask_url(self.settings.proxy_api or "")
+
+
+def _next_free(lease: Lease, spacing: float) -> float:
+    """The lease's next slot at this pace, its sent requests re-timed (banmodel.next_even_slot)."""
+    pending = max(0, lease.scheduled - len(lease.sent))  # slots handed out, not sent yet
+    return next_even_slot(lease.sent, lease.next_slot, spacing, pending)
 
 
 def _flaky(lease: Lease) -> bool:

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from boardsync_dagster.engine.banmodel import PATIENCE, BanModel, Estimate, leases_wanted, window_counts
+from boardsync_dagster.engine.banmodel import (
+    MIN_SERVED,
+    PATIENCE,
+    BanModel,
+    Estimate,
+    leases_wanted,
+    next_even_slot,
+    window_counts,
+)
 from boardsync_dagster.engine.config import SyncConfig
 
 CFG = SyncConfig(rng_seed=1)
@@ -70,8 +78,9 @@ def drive(
         if not live:
             t = vendor_free
             continue
-        ip = min(live, key=lambda i: i.next_slot)
-        t = max(t, ip.next_slot)
+        spacing = model.spacing(t)
+        ip = min(live, key=lambda i: next_even_slot(i.sent, i.next_slot, spacing))
+        t = max(t, next_even_slot(ip.sent, ip.next_slot, spacing))
         cap = model.cap_limit()
         if t >= ip.issued + LIFE or (cap is not None and len(ip.sent) >= cap):
             model.unharmed(ip.sent, t - ip.issued, t)
@@ -128,10 +137,11 @@ def test_a_rule_that_changes_mid_run_is_re_learned():
     before = [s for t, s, _ in run.model.history if t < 300]
     assert 1 / before[-1] > 3.0
     # After it, the pace each request went out at: under 10 in 10 s nearly all the time (now and then a probe
-    # a step past it, after four quiet minutes: is the rule looser again?).
+    # a step past it, after four quiet minutes: is the rule looser again? One lasts up to a minute of these 500 s,
+    # ~20 % of the requests).
     after = [s for t, s, _ in run.estimate_at if t >= 400]
     under = [s for s in after if 0.7 <= 1 / s <= 1.0]
-    assert len(under) >= 0.8 * len(after)
+    assert len(under) >= 0.75 * len(after)
     assert len([b for b in run.bans_at if b >= 400]) <= 3  # re-learned: only a failed probe after that
     assert any(b.verdict == "window" and b.at >= 300 for b in run.model.observed)
 
@@ -170,6 +180,41 @@ def test_in_slow_start_an_ip_that_lived_a_whole_life_proves_no_pace():
     assert model.spacing(sent[-1]) > spacing and model.learned
 
 
+def test_an_ip_lost_soon_after_a_cut_echoes_it_one_lost_later_blames_the_new_pace():
+    model = BanModel(CFG, 0.0)
+    old = model.spacing(30)
+    for start in (30, 31):  # slow start ends: two IPs lost at one count, the second confirms the first
+        sent = [start + i * old for i in range(30)]
+        model.banned(sent, 29, 30 * old, sent[-1], vendor_expiry=True)
+    cut = sent[-1]
+    new = model.spacing(cut)
+    assert new > old
+
+    def lost(start: float, after_cut: int) -> str:
+        # Issued before the cut at the old pace, then after_cut requests at the new one, then banned.
+        sent = [start + i * old for i in range(int((cut - start) / old) + 1)]
+        sent += [sent[-1] + (j + 1) * new for j in range(after_cut)]
+        return model.banned(sent, len(sent) - 1, sent[-1] - start, sent[-1], vendor_expiry=True).verdict
+
+    # Two requests into the new pace: its record still held the old one's burst (the manager re-times an IP's
+    # requests to a new pace, so only its first few after the cut can carry that burst).
+    assert lost(34, 2) == "echo" and model.spacing(cut + 2) == new
+    # Seven requests in: the new pace itself is still too fast, cut again.
+    assert lost(35, MIN_SERVED + 2) == "window" and model.spacing(cut + 5) > new
+
+
+def test_after_a_cut_a_live_ip_waits_for_its_burst_to_age():
+    sent = [i * 0.2 for i in range(30)]  # 30 requests 0.2 s apart, the last at 5.8 s
+    assert next_even_slot(sent, 6.0, 0.2) == pytest.approx(6.0)  # at a steady pace: its next slot
+    # Cut to 0.4 s: it waits until its whole record fits the new pace (30 requests over 12 s), not 0.4 s after its
+    # last request: no window that ends at a request sent after the cut holds more than the new pace allows.
+    assert next_even_slot(sent, 6.0, 0.4) == pytest.approx(12.0)
+    # Slots handed out to other workers and not sent yet count as requests too.
+    assert next_even_slot(sent, 6.0, 0.4, pending=2) == pytest.approx(12.8)
+    after = [12.0 + i * 0.4 for i in range(10)]
+    assert all(sum(1 for x in sent + after if t - 10 < x <= t) <= 10 / 0.4 + 1 for t in after)
+
+
 def test_a_pace_learned_yesterday_is_not_probed_past_at_once():
     # Yesterday's estimate: 10 in 10 s. Today keeps that pace for PATIENCE quiet periods before probing faster.
     learned = Estimate(spacing=1.1, window=10.0, window_limit=9, bans=3)
@@ -193,8 +238,9 @@ def test_the_estimate_round_trips_and_a_run_starts_from_it():
     first = drive(lambda t: window(10, 10), 400, seed=7)
     saved = Estimate.from_dict(first.model.estimate().as_dict())
     second = drive(lambda t: window(10, 10), 400, seed=8, start=saved)
-    assert second.bans < first.bans or second.bans == 0
-    assert second.ips <= first.ips
+    # Day 2 pays no slow start: fewer IPs, and no more bans than day 1 (its probes past the pace remain).
+    assert second.bans <= first.bans
+    assert second.ips < first.ips
 
 
 def test_window_counts():

@@ -126,6 +126,20 @@ def test_a_served_ip_survives_short_failure_streaks_a_banned_one_goes_quickly(
     assert pm.report_failure(lease) is True  # the next failure in a row drops it
 
 
+@pytest.mark.parametrize("learned", [False, True])
+def test_a_flaky_ips_streak_is_weighed_in_slow_start_and_ignored_once_the_pace_is_learned(
+    clock, vendor, learned
+):
+    # In slow start the pace grows while nothing is seen: a real ban on a flaky IP (one in ten), left unseen, lets
+    # it overshoot the rule a step further. Once a ban has set the pace, a flaky IP's streak is its own noise.
+    pm = manager(clock, vendor, Estimate(spacing=0.5, bans=1) if learned else None)
+    lease = pm.acquire()
+    for mark in "ssssfsssfsssfsssfsss" + "f" * 5:
+        (pm.report_success if mark == "s" else pm.report_failure)(lease)
+    assert lease.failed
+    assert [b.verdict for b in pm.model.observed] == ([] if learned else ["doubtful"])
+
+
 def test_a_fresh_ip_goes_after_ip_fail_limit(clock, vendor):
     pm = manager(clock, vendor)
     lease = pm.acquire()

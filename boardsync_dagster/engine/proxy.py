@@ -295,9 +295,14 @@ class ProxyManager:
                     self._fatal = self._no_more_ips
                     raise self._fatal
                 wanted = leases_wanted(self.model, now, self.backlog)
-                if not self._served or (self._recent_ips and not self._recent_ips[-1][0].successes):
-                    # No IP has served yet, or the last one judged never did (dead, or a ban on everything): one
-                    # at a time until one does, so a total ban costs ban_stop_after IPs, not that plus a fan-out.
+                serving = any(lease.successes for lease in self._pool)
+                if not serving and (
+                    not self._served or (self._recent_ips and not self._recent_ips[-1][0].successes)
+                ):
+                    # No IP has served yet, or the last one judged never did (dead, or a ban on everything) and no
+                    # live one has since: one at a time until one does, so a total ban costs ban_stop_after IPs,
+                    # not that plus a fan-out. A live IP that serves ends it (waiting for it to be judged, at the
+                    # end of its life, left a run on one IP for a minute after any dead one).
                     wanted = 1
                 if len(self._pool) < wanted and not self._extracting and self._no_more_ips is None:
                     self._check_quota_fits(now)

@@ -146,6 +146,25 @@ def test_a_fresh_ip_goes_after_ip_fail_limit(clock, vendor):
     assert [pm.report_failure(lease) for _ in range(CFG.ip_fail_limit)][-1] is True
 
 
+def test_after_a_dead_ip_one_that_serves_lets_the_run_fan_out_again(clock, vendor):
+    # One IP at a time after a dead one (a ban on everything must not cost a fan-out), but only until a live IP
+    # serves: waiting for that IP to be judged at the end of its life left the run on it alone for a minute.
+    pm = manager(clock, vendor)
+    dead = pm.acquire()
+    for _ in range(CFG.ip_fail_limit):
+        pm.report_failure(dead)
+    serving = pm.acquire()
+    assert serving is not dead
+    assert len(pm._pool) == 1  # not yet: nothing has served since the dead one
+    pm.report_success(serving)
+    seen = set()
+    for _ in range(20):  # bounded: slow start's second IP comes within a few requests
+        lease = pm.acquire()
+        seen.add(lease.id)
+        pm.report_success(lease)
+    assert len(seen) == SLOW_START_LEASES and serving.id in seen
+
+
 def test_slow_start_holds_few_ips_at_once(clock, vendor):
     pm = manager(clock, vendor)
     live: set[int] = set()

@@ -310,10 +310,13 @@ class ProxyManager:
                     return None, 0.0
                 if self._pool:
                     spacing = self.model.spacing(now)
-                    lease = min(self._pool, key=lambda candidate: _next_free(candidate, spacing))
+                    # Each lease's history is walked once (under the lock, on every request); only the cap probe,
+                    # paced slower than the others, is walked again at its own spacing.
+                    free, lease = min(((_next_free(c, spacing), c) for c in self._pool), key=lambda p: p[0])
                     if lease.cap_probe:
                         spacing = self.model.cap_probe_spacing()
-                    slot = max(now, _next_free(lease, spacing))
+                        free = _next_free(lease, spacing)
+                    slot = max(now, free)
                     # Never faster than learned: the jitter only lengthens the gap (requests not in lock-step).
                     lease.next_slot = slot + spacing * (1 + self.config.pace_jitter * self._rng.random())
                     lease.scheduled += 1

@@ -47,6 +47,16 @@ CUT = 1.5
 MIN_SERVED = 5
 # An IP whose failures before its final streak were this share of its requests is flaky, not banned.
 FLAKY_SHARE = 0.15
+# Windows considered, each this much longer than the last (2^(1/16), 4.4 %): a rule's window between two of them
+# is read as the longer, so a pace fitted to it errs slow by at most that much.
+GRID = 2 ** (1 / 16)
+# A fitted pace keeps this far under the fitted limit: send times are ours, Eastmoney counts arrivals.
+FIT_MARGIN = 1.05
+# Counts are ours, one request or two off Eastmoney's (a late send, a dropped reply it counted): a served IP
+# holding up to this share more than a ban's count does not rule the window out.
+COUNT_NOISE = 0.05
+# Bans that say something of the rule (not an IP's end, a cap probe, or a ban at a proven pace, still in doubt).
+EVIDENCE = ("doubtful", "window", "cap", "cap or window", "echo", "probe failed")
 
 
 @dataclass
@@ -97,10 +107,10 @@ def window_counts(times: list[float], windows: list[float]) -> dict[float, int]:
 class BanModel:
     def __init__(self, config: SyncConfig, now: float, start: Estimate | None = None) -> None:
         self.cfg = config
-        windows, w = [], config.ban_window_min
-        while w <= config.ban_window_max + 1e-9:
-            windows.append(w)
-            w *= 2
+        windows, k = [], 0
+        while config.ban_window_min * GRID**k <= config.ban_window_max + 1e-9:
+            windows.append(config.ban_window_min * GRID**k)
+            k += 1
         self.windows = windows
         start = start or Estimate(spacing=config.pace_start_spacing)
         self._spacing = self._bounded(start.spacing)
@@ -131,6 +141,7 @@ class BanModel:
         )  # a cap carried over from an earlier run was confirmed there
         self._probed_at = -math.inf  # when the pace last went past the pace the last ban implied
         self._bans_seen: list[Ban] = []
+        self._rule_since = -math.inf  # when learning last started again (the rule got stricter)
         self.observed: list[Ban] = []
         self.history: list[tuple[float, float, int | None]] = [(now, self._spacing, self.cap)]
 
@@ -296,9 +307,15 @@ class BanModel:
                 for b in self.observed
                 if b.verdict == "doubtful" and now - b.at < self._life and b.at > self._adjusted_at
             ]
-            self._adjust(min([self._spacing, *first]) * self._decrease(age), now)
+            cut = min([self._spacing, *first]) * self._decrease(age)
+            fit = None if verdict == "cap" else self._window_fit(Ban(now, served, counts))
+            if fit is not None and fit[0] <= self._spacing:
+                fit = (
+                    None  # faster than the pace an IP was just lost at: what was seen is not one window rule
+                )
+            self._adjust(fit[0] if fit else cut, now)
             verdict = "cap or window" if verdict else "window"
-            self.window, self.window_limit = (burst[-1], counts[burst[-1]] - 1) if burst else (None, None)
+            self.window, self.window_limit = (round(fit[1], 2), fit[2]) if fit else (None, None)
         elif not self._recent_doubt(now, early=True):
             # At a pace that IPs have lived whole lives at unharmed: a flaky proxy, or the rule got stricter.
             # A second one within an IP's life says which.
@@ -307,6 +324,7 @@ class BanModel:
             # The rule got stricter: forget what was safe under the old one and start again cautiously.
             self._safe = dict.fromkeys(self.windows, 0)
             self._safe_total = 0
+            self._rule_since = now
             self.cap, self._cap_confirmed = None, False
             self._adjust(max(self._spacing * CUT, self.cfg.pace_start_spacing), now)
             self._ceiling = False
@@ -316,6 +334,32 @@ class BanModel:
         self._learn_safe(before)
         self._since = now
         return self._keep(self._bans_seen[-1])
+
+    def _window_fit(self, ban: Ban) -> tuple[float, float, int] | None:
+        """(spacing, window, limit): the slowest pace that keeps under every sliding window rule explaining what was
+        seen, with that window and its limit. None when no window explains it, or when the longest one considered
+        still does (nothing seen bounds the window: a total per IP, or a window as long as IPs live, reads the
+        same); the multiplicative cut then decides.
+
+        A window W with limit B explains it when every ban held more than B in W (B <= the least count there, less
+        the failing request) and no IP held more in W while it was answered (B >= the most, give or take
+        COUNT_NOISE). An evenly spaced IP holds W / spacing in any W: the pace W / B, FIT_MARGIN slower.
+        """
+        bans = [
+            b
+            for b in [*self.observed, ban]
+            if (b is ban or b.verdict in EVIDENCE) and b.served >= MIN_SERVED and b.at >= self._rule_since
+        ]
+        if not bans or not ban.counts:
+            return None
+        fits = []
+        for w in self.windows:
+            limit = min(b.counts.get(w, 0) for b in bans) - 1
+            if self._safe[w] <= limit + math.ceil(COUNT_NOISE * limit) and limit >= 2:
+                fits.append((w / limit * FIT_MARGIN, w, limit))
+        if not fits or fits[-1][1] == self.windows[-1]:
+            return None
+        return max(fits)
 
     def _decrease(self, age: float) -> float:
         """The cut for a ban at this age: DECREASE, deeper for an IP lost very young (a rule far stricter than the

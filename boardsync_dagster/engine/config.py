@@ -249,7 +249,7 @@ class SyncConfig:
     )
     ban_window_min: float = setting(
         5.0,
-        "Adaptive: the shortest ban window the model considers (then doubling).",
+        "Adaptive: the shortest ban window the model considers (then each 4.4 % longer).",
         section="pacing",
         unit="s",
         minimum=0,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from boardsync_dagster.engine.banmodel import (
+    GRID,
     MIN_SERVED,
     PATIENCE,
     BanModel,
@@ -112,6 +113,44 @@ def test_a_sliding_window_is_learned_and_kept_under(limit, seconds, seed):
     # probe now and then (is the rule looser now?); and the IPs carry most of what the rule allows.
     assert len([b for b in run.bans_at if b > 120]) <= 5
     assert run.requests / run.ips >= 0.65 * per_ip_bound(limit, seconds)
+
+
+@pytest.mark.parametrize("limit, seconds", [(30, 10), (60, 30)])
+def test_the_window_and_its_limit_are_read_from_the_bans(limit, seconds):
+    # Each ban held one more than the limit in the rule's window, and no IP answered held more: the longest window
+    # both agree on is the rule's (to a step of the grid), and the pace keeps just under it. The x1.4 cut alone,
+    # from where slow start overshot, left 60/30 s at 0.64 s, 1.28x slower than the rule's 0.5 s.
+    run = drive(lambda t: window(limit, seconds), 300, seed=0)
+    model = run.model
+    assert seconds <= model.window <= seconds * GRID**2
+    assert 0.95 * limit <= model.window_limit <= limit
+    assert seconds / limit < model.spacing(300) <= 1.15 * seconds / limit
+
+
+def test_a_served_ip_a_request_over_a_bans_count_does_not_rule_its_window_out():
+    # Our send times are not Eastmoney's arrival times: an IP was answered 31 times within 10 s by our clock while
+    # two IPs were banned at their 31st within 10 s. Read strictly, 10 s could not be the window; a shorter one
+    # would be taken for it, with a faster pace.
+    model = BanModel(CFG, 0.0)
+    model.unharmed([i * 0.33 for i in range(91)], 30.0, 30.0)
+    pace = model.spacing(60)
+    for start in (60, 61):
+        sent = [start + i * pace for i in range(31)]
+        model.banned(sent, 30, sent[-1] - start, sent[-1], vendor_expiry=True)
+    assert 10 <= model.window <= 10 * GRID**2 and model.window_limit == 30
+    assert model.spacing(sent[-1]) >= 10 / 30
+
+
+def test_a_window_nothing_bounds_is_not_read_as_the_rule():
+    # Two IPs lost at 80 requests in their first 50 s, and no IP ever carried more: a window as long as their
+    # lives, or a total per IP, reads the same. No window is claimed; the multiplicative cut decides.
+    model = BanModel(CFG, 0.0)
+    pace = model.spacing(60)
+    for start in (60, 62):
+        sent = [start + i * 50 / 80 for i in range(81)]
+        model.banned(sent, 80, 50.0, sent[-1], vendor_expiry=True)
+    assert model.window is None and model.learned
+    assert model.spacing(sent[-1]) == pytest.approx(pace * 1.4)
 
 
 @pytest.mark.parametrize("cap", [40, 120])

@@ -123,6 +123,8 @@ class BanModel:
         self._life = start.life if start.life is not None else config.ip_ttl
         self._life_fixed = False
         self._life_probed = False  # one IP of this run has been used past the assumed life until it ended
+        # Ages at which life probes failed in slow start (a ban, or the end: see life_ended).
+        self._life_ends: list[float] = []
         self._cap_probed = False  # one IP of this run went past the confirmed cap (see cap_probe_wanted)
         self._proven_age = 0.0  # the oldest an IP has been seen serving
         self._safe: dict[float, int] = dict.fromkeys(
@@ -216,12 +218,21 @@ class BanModel:
         """How long a life probe may run: past this, the IP's life is taken as this."""
         return self.cfg.ip_ttl * 4
 
-    def life_ended(self, age: float, now: float) -> Ban:
+    def life_ended(self, age: float, now: float, failed: bool = True) -> Ban:
         """The life probe ended at this age (it failed, or reached longest_life). It was used past the assumed
-        life, so it can only lengthen it: a probe lost to a ban early still proves it lived that long."""
+        life, so it can only lengthen it: a probe lost to a ban early still proves it lived that long.
+
+        A probe that failed in slow start proves only that: the pace was still growing, and the oldest IP, the
+        probe, is the first one the overshoot bans (often before the vendor's end: a 60 s life was fixed at 52 s,
+        every later IP retired 8 s early). The life grows to its age, and the next IP to reach it probes again;
+        two probes ending at one age (IPs' lives are alike, bans at one age twice are not) fix it."""
         self._life = max(self._life, min(age - self.cfg.expiry_margin, self.longest_life()))
-        self._life_fixed = self._life_probed = True
         self._proven_age = max(self._proven_age, age)
+        again = any(abs(age - other) <= max(self.cfg.expiry_margin, 0.05 * age) for other in self._life_ends)
+        if failed and not self._ceiling and not again:
+            self._life_ends.append(age)
+            return self._keep(Ban(now, 0, {}, "end of life, or slow start's ban"))
+        self._life_fixed = self._life_probed = True
         return self._keep(Ban(now, 0, {}, "end of life"))
 
     def estimate(self) -> Estimate:
@@ -239,8 +250,9 @@ class BanModel:
             # Retired at a cap seen once, unharmed: it may be a window misread, try a little further. A confirmed
             # cap is tested by one IP at a time (the manager's cap probe), never by every IP at once.
             self.cap = math.ceil(self.cap * REPROBE)
-        if not self._life_fixed and age >= self._life - 1e-9:
-            # It lived its whole assumed life unharmed: maybe the vendor's IPs live longer (learned upward).
+        if not self._life_fixed and not self._life_ends and age >= self._life - 1e-9:
+            # It lived its whole assumed life unharmed: maybe the vendor's IPs live longer (learned upward). Not
+            # once a probe has ended: the life is at least its age, and the next probe finds the rest.
             self._life = min(self._life * REPROBE, self.longest_life())
         self._proven_age = max(self._proven_age, age)
         if self._ceiling and now - age >= self._adjusted_at and age >= 0.9 * self._life:

@@ -335,7 +335,7 @@ class ProxyManager:
             if ended and self._start_life_probe(lease):
                 ended = False
             elif ended and lease.life_probe:
-                self._life_learned(lease, lease.expires_at - lease.issued_at, now)
+                self._life_learned(lease, lease.expires_at - lease.issued_at, now, failed=False)
             at_cap = cap is not None and lease.scheduled >= cap
             if at_cap and not ended:
                 at_cap = not self._probe_cap(lease, now)
@@ -396,9 +396,9 @@ class ProxyManager:
         proven = now - probe.issued_at + self.config.expiry_margin
         lease.expires_at = max(lease.expires_at, lease.issued_at + proven)
 
-    def _life_learned(self, lease: Lease, age: float, now: float) -> None:
+    def _life_learned(self, lease: Lease, age: float, now: float, failed: bool = True) -> None:
         """The probe ended at this age: every live IP without a stated expiry lives as long as learned."""
-        self.model.life_ended(age, now)
+        self.model.life_ended(age, now, failed)
         self._life_probe = None
         life = self.model.life()
         for other in self._pool:

@@ -55,8 +55,9 @@ def test_one_ip_is_used_past_the_guessed_life_until_it_ends_and_the_life_is_lear
     pm = manager(clock, vendor)
     seen = serve(pm, clock, 200, ends_at(60.0))
     probes = [lease for lease in seen.values() if lease.life_probe]
-    assert len(probes) == 1
-    probe = probes[0]
+    # In slow start one probe's end may be the pace's overshoot: a second one ending at the same age fixes it.
+    assert len(probes) == 2
+    probe = probes[1]
     # It served past the guessed 45 s and ended at the vendor's 60 s; the life is learned from it, not a ban.
     assert max(probe.sent) - probe.issued_at > CFG.ip_ttl
     assert pm.model.life() == pytest.approx(60.0 - CFG.expiry_margin, abs=1.5)
@@ -79,6 +80,22 @@ def test_the_life_is_learned_from_the_first_failing_request_not_from_when_the_fa
     serve(pm, clock, 200, ends_at(60.0))
     assert any(b.verdict == "end of life" for b in pm.model.observed)
     assert pm.model.life() < 60.0 - CFG.expiry_margin + 3.0
+
+
+def test_a_life_probe_lost_in_slow_start_does_not_fix_the_life_a_second_one_probes_on(clock, vendor):
+    # The first probe is banned at 52 s by slow start's overshoot; IPs live 60 s. Fixed at the first, every later
+    # IP retired 8 s early.
+    pm = manager(clock, vendor)
+    first: list[Lease] = []
+
+    def fails(lease: Lease, age: float) -> bool:
+        if lease.life_probe and not first:
+            first.append(lease)
+        return age >= (52.0 if lease in first else 60.0)
+
+    seen = serve(pm, clock, 300, fails)
+    assert [lease for lease in seen.values() if lease.life_probe][0] is first[0]
+    assert pm.model.life() == pytest.approx(60.0 - CFG.expiry_margin, abs=1.5)
 
 
 def test_the_life_probe_lost_early_never_shortens_the_life(clock, vendor):

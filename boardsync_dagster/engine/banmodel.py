@@ -6,7 +6,8 @@ IP that was serving starts failing every request (a ban). Two kinds of rule are 
   seconds, never faster (an evenly spaced IP never holds more than W / spacing requests in any W);
 - a total per IP: by retiring an IP at a confirmed `cap`.
 The pace grows while no IP is lost (slow start, x1.25 each pace_grow_every; after a loss, +10 % probes), and a
-confirmed loss cuts it x1.4 (AIMD's shape). Losses are noisy (a flaky proxy or two random drops look the same),
+confirmed loss sets it just under the window rule that explains every loss and every answered request (when one
+does), else cuts it x1.4 (AIMD's shape). Losses are noisy (a flaky proxy or two random drops look the same),
 so a first loss only counts once a second one at a similar count follows within an IP's life, and losses of IPs
 that still carry the old pace echo the last change. A loss at a pace IPs have lived whole lives at, twice, means
 the rule got stricter: learning starts again. docs/engine.md gives the reasons.

@@ -323,9 +323,8 @@ class BanModel:
             cut = min([self._spacing, *first]) * self._decrease(age)
             fit = None if verdict == "cap" else self._window_fit(Ban(now, served, counts))
             if fit is not None and fit[0] <= self._spacing:
-                fit = (
-                    None  # faster than the pace an IP was just lost at: what was seen is not one window rule
-                )
+                # Faster than the pace an IP was just lost at: what was seen is not one window rule.
+                fit = None
             self._adjust(fit[0] if fit else cut, now)
             verdict = "cap or window" if verdict else "window"
             self.window, self.window_limit = (round(fit[1], 2), fit[2]) if fit else (None, None)

@@ -261,15 +261,25 @@ class BanModel:
             # while that IP lived.
             self._pace_proven = True
 
-    def banned(self, sent: list[float], served: int, age: float, now: float, vendor_expiry: bool) -> Ban:
+    def banned(
+        self,
+        sent: list[float],
+        served: int,
+        age: float,
+        now: float,
+        vendor_expiry: bool,
+        failed_age: float | None = None,
+    ) -> Ban:
         """An IP that served `served` requests failed every request since (sent: every request it was sent).
 
-        Returns the verdict, also kept in `observed`."""
+        age: its age now; failed_age: when its first failing request went out (a life ends there, not when the
+        failures confirming it came back). Returns the verdict, also kept in `observed`."""
         before, failing = sent[:served], sent[: served + 1]
         counts = window_counts(failing, self.windows) if failing else {}
         if not vendor_expiry and not self._life_fixed and age > self._proven_age and age >= 0.9 * self._life:
             # Older than any IP seen serving, past the life assumed before the last growth: the IP ended.
-            self._life, self._life_fixed = max(age - self.cfg.expiry_margin, self.cfg.ip_ttl / 4), True
+            ended = age if failed_age is None else failed_age
+            self._life, self._life_fixed = max(ended - self.cfg.expiry_margin, self.cfg.ip_ttl / 4), True
             self._learn_safe(before)
             return self._keep(Ban(now, served, counts, "end of life"))
         if not self._recent_doubt(now, early=False, served=served):

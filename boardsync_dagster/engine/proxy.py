@@ -475,9 +475,9 @@ class ProxyManager:
         # Its age when the first failing request went out: it ended (or was banned) before that, and the failures
         # that confirm it take ip_fail_limit + 1 more sends (at a slow pace, seconds: measured at `now`, a 60 s
         # life was learned as 63 s, and the next day's IPs were used past their end and read as banned).
-        age = (lease.sent[served] if served < len(lease.sent) else now) - lease.issued_at
+        failed_age = (lease.sent[served] if served < len(lease.sent) else now) - lease.issued_at
         if lease.life_probe:
-            self._life_learned(lease, age, now)
+            self._life_learned(lease, failed_age, now)
             return
         if lease.cap_probe:  # _invalidate, next, frees the probe's place
             self.model.cap_probe_failed(served, now)
@@ -486,7 +486,7 @@ class ProxyManager:
             # In slow start it still counts: the pace grows while a real ban on a flaky IP (one in ten) goes
             # unseen, and overshoots the rule a step further. The model's pair rule keeps one streak from a cut.
             return
-        self.model.banned(lease.sent, served, age, now, lease.vendor_expiry)
+        self.model.banned(lease.sent, served, now - lease.issued_at, now, lease.vendor_expiry, failed_age)
 
     def mark_failed(self, lease: Lease) -> None:
         """Invalidate exactly this IP, now: it is never handed out again. Idempotent; never calls the vendor."""

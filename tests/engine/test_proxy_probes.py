@@ -98,6 +98,18 @@ def test_a_life_probe_lost_in_slow_start_does_not_fix_the_life_a_second_one_prob
     assert pm.model.life() == pytest.approx(60.0 - CFG.expiry_margin, abs=1.5)
 
 
+def test_a_rule_that_bans_every_ip_at_its_third_request_is_learned_not_restarted(clock, vendor):
+    # 2 requests per IP whatever the pace (2 in 60 s). Each loss is young: its age now, not when its first failing
+    # request went out, decides which windows it is weighed in. Judged at the first failing send (younger than the
+    # shortest window), no window explained a loss, each looked like a rule change, slow start began again every
+    # time, and a run spent 155 IPs where 40 do (bench --ban-rule 2/60s, seed 0).
+    pm = manager(clock, vendor)
+    pm.backlog = 20
+    serve(pm, clock, 300, lambda lease, age: lease.successes >= 2)
+    verdicts = [b.verdict for b in pm.model.observed]
+    assert verdicts.count("rule changed") <= 2 and pm.model.learned
+
+
 def test_the_life_probe_lost_early_never_shortens_the_life(clock, vendor):
     pm = manager(clock, vendor)
     # Every IP ends at 50 s (a ban shortly after the guessed life, say): the life can only grow from the guess.

@@ -472,9 +472,10 @@ class ProxyManager:
         if lease.successes == 0 or served == 0:
             return
         now = self.clock.monotonic()
-        # Its age when the first failing request went out: it ended (or was banned) before that, and the failures
-        # that confirm it take ip_fail_limit + 1 more sends (at a slow pace, seconds: measured at `now`, a 60 s
-        # life was learned as 63 s, and the next day's IPs were used past their end and read as banned).
+        # Its age when the first failing request went out, for the life it teaches: it ended before that, and the
+        # failures that confirm it take ip_fail_limit + 1 more sends (at a slow pace, seconds: measured at `now`, a
+        # 60 s life was learned as 63 s, and the next day's IPs were used past their end and read as banned). A ban
+        # is weighed at its age now (BanModel.banned says why).
         failed_age = (lease.sent[served] if served < len(lease.sent) else now) - lease.issued_at
         if lease.life_probe:
             self._life_learned(lease, failed_age, now)

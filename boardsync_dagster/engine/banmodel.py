@@ -272,8 +272,10 @@ class BanModel:
     ) -> Ban:
         """An IP that served `served` requests failed every request since (sent: every request it was sent).
 
-        age: its age now; failed_age: when its first failing request went out (a life ends there, not when the
-        failures confirming it came back). Returns the verdict, also kept in `observed`."""
+        age: its age now, at which the ban is weighed (at its first failing send an IP lost at its third request
+        is younger than the shortest window, and no window explains any such loss); failed_age: when its first
+        failing request went out (a life ends there, not when the failures confirming it came back). Returns the
+        verdict, also kept in `observed`."""
         before, failing = sent[:served], sent[: served + 1]
         counts = window_counts(failing, self.windows) if failing else {}
         if not vendor_expiry and not self._life_fixed and age > self._proven_age and age >= 0.9 * self._life:

@@ -144,7 +144,6 @@ class BanModel:
         )  # a cap carried over from an earlier run was confirmed there
         self._probed_at = -math.inf  # when the pace last went past the pace the last ban implied
         self._bans_seen: list[Ban] = []
-        self._rule_since = -math.inf  # when learning last started again (the rule got stricter)
         self.observed: list[Ban] = []
         self.history: list[tuple[float, float, int | None]] = [(now, self._spacing, self.cap)]
 
@@ -348,7 +347,6 @@ class BanModel:
             # The rule got stricter: forget what was safe under the old one and start again cautiously.
             self._safe = dict.fromkeys(self.windows, 0)
             self._safe_total = 0
-            self._rule_since = now
             self.cap, self._cap_confirmed = None, False
             self._adjust(max(self._spacing * CUT, self.cfg.pace_start_spacing), now)
             self._ceiling = False
@@ -369,10 +367,12 @@ class BanModel:
         the failing request) and no IP held more in W while it was answered (B >= the most, give or take
         COUNT_NOISE). An evenly spaced IP holds W / spacing in any W: the pace W / B, FIT_MARGIN slower.
         """
+        # Only bans since learning last started again: those under an older, looser rule explain nothing now.
+        since = max((b.at for b in self.observed if b.verdict == "rule changed"), default=-math.inf)
         bans = [
             b
             for b in [*self.observed, ban]
-            if (b is ban or b.verdict in EVIDENCE) and b.served >= MIN_SERVED and b.at >= self._rule_since
+            if (b is ban or b.verdict in EVIDENCE) and b.served >= MIN_SERVED and b.at >= since
         ]
         if not bans or not ban.counts:
             return None

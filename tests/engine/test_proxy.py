@@ -232,6 +232,34 @@ def test_every_ip_dying_unused_stops_as_a_ban(clock, vendor):
     assert len(vendor.calls) == 4
 
 
+def test_dead_ips_judged_while_a_live_one_serves_are_no_total_ban(clock, vendor):
+    # Dead IPs are judged within seconds, good ones at the end of their life: the last IPs judged can all be dead
+    # while live ones serve. Read as a total ban, a run stopped at 88 of 527 boards (bench w10-10s, seed 8).
+    pm = manager(clock, vendor, SyncConfig(rng_seed=1, ban_stop_after=4, ip_fail_limit=2))
+    good = pm.acquire()
+    pm.report_success(good)
+    dead = 0
+    for _ in range(100):  # bounded: the pool hands out the serving IP and fresh ones in turn
+        lease = pm.acquire()
+        if lease is good:
+            pm.report_success(lease)
+            continue
+        assert [pm.report_failure(lease), pm.report_failure(lease)] == [False, True]
+        dead += 1
+        if dead == 6:
+            break
+    assert dead == 6
+    assert pm.acquire() is not None  # six dead in a row, one serving: no "ban every IP"
+    pm.report_failure(good)
+    pm.report_failure(good)
+    pm.report_failure(good)  # now it fails too (a ban on every IP reaches the serving one as well)
+    with pytest.raises(BanSuspected, match="ban every IP"):
+        for _ in range(10):  # bounded: the next dead IP judged stops the run
+            lease = pm.acquire()
+            pm.report_failure(lease)
+            pm.report_failure(lease)
+
+
 def test_a_working_ip_resets_the_ban_count(clock, vendor):
     pm = manager(clock, vendor, SyncConfig(pacing="seed", rng_seed=1, ban_stop_after=3))
     for i in range(9):

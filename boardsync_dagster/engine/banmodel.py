@@ -218,14 +218,23 @@ class BanModel:
         """How long a life probe may run: past this, the IP's life is taken as this."""
         return self.cfg.ip_ttl * 4
 
-    def life_ended(self, age: float, now: float, failed: bool = True) -> Ban:
+    def life_ended(self, age: float, now: float, failed: bool = True, answered: float | None = None) -> Ban:
         """The life probe ended at this age (it failed, or reached longest_life). It was used past the assumed
         life, so it can only lengthen it: a probe lost to a ban early still proves it lived that long.
 
         A probe that failed in slow start proves only that: the pace was still growing, and the oldest IP, the
         probe, is the first one the overshoot bans (often before the vendor's end: a 60 s life was fixed at 52 s,
         every later IP retired 8 s early). The life grows to its age, and the next IP to reach it probes again;
-        two probes ending at one age (IPs' lives are alike, bans at one age twice are not) fix it."""
+        two probes ending at one age (IPs' lives are alike, bans at one age twice are not) fix it.
+
+        answered: the age of its last answered request. A probe left idle for long before its first failing one
+        (after a cut, an IP waits for its burst to age: next_even_slot) ended somewhere in that gap: it lived at
+        least that long, and the next IP to reach that age probes again. Fixed at the failing request, a 60 s
+        life was read as 85 s, every later IP's end as a ban, and the pace cut itself down to 6.7 s a request."""
+        if failed and answered is not None and age - answered > max(self.cfg.expiry_margin, 0.05 * age):
+            self._life = max(self._life, min(answered, self.longest_life()))
+            self._proven_age = max(self._proven_age, answered)
+            return self._keep(Ban(now, 0, {}, "end of life, in an idle gap"))
         self._life = max(self._life, min(age - self.cfg.expiry_margin, self.longest_life()))
         self._proven_age = max(self._proven_age, age)
         again = any(abs(age - other) <= max(self.cfg.expiry_margin, 0.05 * age) for other in self._life_ends)

@@ -396,9 +396,11 @@ class ProxyManager:
         proven = now - probe.issued_at + self.config.expiry_margin
         lease.expires_at = max(lease.expires_at, lease.issued_at + proven)
 
-    def _life_learned(self, lease: Lease, age: float, now: float, failed: bool = True) -> None:
+    def _life_learned(
+        self, lease: Lease, age: float, now: float, failed: bool = True, answered: float | None = None
+    ) -> None:
         """The probe ended at this age: every live IP without a stated expiry lives as long as learned."""
-        self.model.life_ended(age, now, failed)
+        self.model.life_ended(age, now, failed, answered)
         self._life_probe = None
         life = self.model.life()
         for other in self._pool:
@@ -478,7 +480,9 @@ class ProxyManager:
         # is weighed at its age now (BanModel.banned says why).
         failed_age = (lease.sent[served] if served < len(lease.sent) else now) - lease.issued_at
         if lease.life_probe:
-            self._life_learned(lease, failed_age, now)
+            # ... and its age at its last answered request: between the two, it ended.
+            answered = (lease.sent[served - 1] if served <= len(lease.sent) else now) - lease.issued_at
+            self._life_learned(lease, failed_age, now, answered=answered)
             return
         if lease.cap_probe:  # _invalidate, next, frees the probe's place
             self.model.cap_probe_failed(served, now)

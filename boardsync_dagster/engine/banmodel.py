@@ -230,7 +230,8 @@ class BanModel:
         answered: the age of its last answered request. A probe left idle for long before its first failing one
         (after a cut, an IP waits for its burst to age: next_even_slot) ended somewhere in that gap: it lived at
         least that long, and the next IP to reach that age probes again. Fixed at the failing request, a 60 s
-        life was read as 85 s, every later IP's end as a ban, and the pace cut itself down to 6.7 s a request."""
+        life was read as 85 s, every later IP's end as a ban, and the pace cut itself down to 6.7 s a request
+        (in a trial of a slow-start canary, not kept: its deeper cuts left the probe idle for 25 s)."""
         if failed and answered is not None and age - answered > max(self.cfg.expiry_margin, 0.05 * age):
             self._life = max(self._life, min(answered, self.longest_life()))
             self._proven_age = max(self._proven_age, answered)

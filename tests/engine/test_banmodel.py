@@ -276,7 +276,7 @@ def test_the_end_of_an_ips_life_is_not_a_ban():
 def test_a_life_probe_that_ended_while_it_sat_idle_does_not_fix_the_life():
     # After a cut an IP waits for its burst to age (next_even_slot): this probe was answered at 51 s, sent nothing
     # until 87 s, and that request failed. It ended somewhere between. Fixed at 87 s, a 60 s life was read as 85 s
-    # and every later IP's end as a ban (seen in the benchmark: the pace cut itself down to 6.7 s a request).
+    # and every later IP's end as a ban (seen in a trial not kept: the pace cut itself down to 6.7 s a request).
     model = BanModel(CFG, 0.0, Estimate(spacing=0.5, window=30.0, window_limit=60, bans=1))
     model.life_ended(87.0, 100.0, failed=True, answered=51.0)
     assert 51.0 <= model.life() < 60.0

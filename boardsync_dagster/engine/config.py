@@ -318,7 +318,7 @@ class SyncConfig:
         advanced=True,
     )
     gone_confirmations: int = setting(
-        2,
+        3,
         "A board whose page 1 answers data:null this many times, through IPs that serve other boards, was "
         "deleted after the list: reported gone, not failed, and the IP is not blamed.",
         section="stop rules",

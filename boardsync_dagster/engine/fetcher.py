@@ -131,6 +131,8 @@ class _State:
     problem: FetchError | None = None
     # The IPs through which page 1 answered data:null, once each answer (the board may be gone).
     null_via: list[str] = field(default_factory=list)
+    # Page 1 answered with its rows once this run: the board exists, and a later data:null is a fault, not its end.
+    exists: bool = False
     attempts: int = 0
     finished: bool = False
 
@@ -313,6 +315,8 @@ class _Run:
             return
         self.working_via.add(msg.via)
         page = msg.outcome
+        if task.page == 1 and page.total >= 0:
+            state.exists = True
         verdict = state.book.record(task.page, None if page.total < 0 else page.total, page.rows)
         if verdict.restart is not None:
             self._failed(
@@ -355,7 +359,10 @@ class _Run:
     def _gone(self, state: _State, target: Target) -> bool:
         """Report the board gone once page 1 said data:null gone_confirmations times through IPs that work."""
         confirmed = [via for via in state.null_via if via in self.working_via]
-        if len(confirmed) < self.cfg.gone_confirmations:
+        if state.exists or len(confirmed) < self.cfg.gone_confirmations:
+            # A gone board passes the completeness check: a false verdict is a silent hole in the day. Eastmoney
+            # answers data:null now and then for boards that exist (the hostile profile: 2 %), so one that answered
+            # page 1 this run is never gone, and it takes gone_confirmations answers.
             return False
         state.finished = True
         self.done += 1

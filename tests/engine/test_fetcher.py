@@ -169,13 +169,11 @@ def test_a_board_that_answered_its_first_page_is_never_gone_whatever_data_null_f
     # A gone board passes the completeness check, so a false verdict is a silent hole in the day's history: on the
     # hostile profile (data:null on 2 % of pages) one or two existing boards a run were reported gone.
     config = SyncConfig(workers=1, start_stagger=0, req_delay_min=0, req_delay_max=0, max_retry=6, rng_seed=4)
-    boards = [Board("BK0002", "b", BoardKind.CONCEPT), Board("BK0001", "exists", BoardKind.CONCEPT)]
-    proxies = ProxyManager(ProxySettings(), config, MemoryLedger(), clock)
     done = {}
     report = sync_members(
-        boards,
+        [Board("BK0002", "b", BoardKind.CONCEPT), Board("BK0001", "exists", BoardKind.CONCEPT)],
         NullNowAndThen(),
-        proxies,
+        ProxyManager(ProxySettings(), config, MemoryLedger(), clock),
         config,
         checkpoint=lambda r: done.update({r.board.code: r}),
         clock=clock,

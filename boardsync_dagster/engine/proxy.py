@@ -540,8 +540,8 @@ class ProxyManager:
 
     def _live_serving(self) -> bool:
         """A live IP has served: Eastmoney does not ban every IP. Dead ones are judged within seconds, good ones
-        only at the end of their life, so early in a run the last IPs judged can all be dead while eight live ones
-        serve (bench w10-10s, seed 8: stopped at 88 of 527 boards, "ban every IP", 7 IPs serving)."""
+        only at the end of their life, so early in a run the last IPs judged can all be dead while live ones serve
+        (bench w10-10s, seed 8: stopped at 88 of 527 boards, "ban every IP", with 7 IPs serving)."""
         live = [*self._pool, *self._spares, *([self._current] if self._current else [])]
         return any(lease.successes and not lease.failed for lease in live)
 

@@ -319,8 +319,8 @@ class SyncConfig:
     )
     gone_confirmations: int = setting(
         3,
-        "A board whose page 1 answers data:null this many times, through IPs that serve other boards, was "
-        "deleted after the list: reported gone, not failed, and the IP is not blamed.",
+        "A board whose page 1 answers data:null this many times, through IPs that serve other boards, and never "
+        "with its rows this run, was deleted after the list: reported gone, not failed, and the IP is not blamed.",
         section="stop rules",
         minimum=1,
         advanced=True,

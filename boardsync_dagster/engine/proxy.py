@@ -478,11 +478,10 @@ class ProxyManager:
         # failures that confirm it take ip_fail_limit + 1 more sends (at a slow pace, seconds: measured at `now`, a
         # 60 s life was learned as 63 s, and the next day's IPs were used past their end and read as banned). A ban
         # is weighed at its age now (BanModel.banned says why).
-        failed_age = (lease.sent[served] if served < len(lease.sent) else now) - lease.issued_at
+        failed_age = _age_at_send(lease, served, now)
         if lease.life_probe:
             # ... and its age at its last answered request: between the two, it ended.
-            answered = (lease.sent[served - 1] if served <= len(lease.sent) else now) - lease.issued_at
-            self._life_learned(lease, failed_age, now, answered=answered)
+            self._life_learned(lease, failed_age, now, answered=_age_at_send(lease, served - 1, now))
             return
         if lease.cap_probe:  # _invalidate, next, frees the probe's place
             self.model.cap_probe_failed(served, now)
@@ -794,6 +793,11 @@ class ProxyManager:
 
     def _shown_api(self) -> str:
         return mask_url(self.settings.proxy_api or "")
+
+
+def _age_at_send(lease: Lease, index: int, now: float) -> float:
+    """The lease's age when its request number `index` (from 0) went out; `now` if it was not sent."""
+    return (lease.sent[index] if index < len(lease.sent) else now) - lease.issued_at
 
 
 def _next_free(lease: Lease, spacing: float) -> float:

@@ -232,18 +232,22 @@ class BanModel:
         least that long, and the next IP to reach that age probes again. Fixed at the failing request, a 60 s
         life was read as 85 s, every later IP's end as a ban, and the pace cut itself down to 6.7 s a request
         (in a trial of a slow-start canary, not kept: its deeper cuts left the probe idle for 25 s)."""
-        if failed and answered is not None and age - answered > max(self.cfg.expiry_margin, 0.05 * age):
+        if failed and answered is not None and age - answered > self._age_noise(age):
             self._life = max(self._life, min(answered, self.longest_life()))
             self._proven_age = max(self._proven_age, answered)
             return self._keep(Ban(now, 0, {}, "end of life, in an idle gap"))
         self._life = max(self._life, min(age - self.cfg.expiry_margin, self.longest_life()))
         self._proven_age = max(self._proven_age, age)
-        again = any(abs(age - other) <= max(self.cfg.expiry_margin, 0.05 * age) for other in self._life_ends)
+        again = any(abs(age - other) <= self._age_noise(age) for other in self._life_ends)
         if failed and not self._ceiling and not again:
             self._life_ends.append(age)
             return self._keep(Ban(now, 0, {}, "end of life, or slow start's ban"))
         self._life_fixed = self._life_probed = True
         return self._keep(Ban(now, 0, {}, "end of life"))
+
+    def _age_noise(self, age: float) -> float:
+        """How far apart two ages of an IP's end may lie and still be one end: the expiry margin, or 5 %."""
+        return max(self.cfg.expiry_margin, 0.05 * age)
 
     def estimate(self) -> Estimate:
         life = self._life if self._life != self.cfg.ip_ttl else None

@@ -8,9 +8,10 @@ IP that was serving starts failing every request (a ban). Two kinds of rule are 
 The pace grows while no IP is lost (slow start, x1.25 each pace_grow_every; after a loss, +10 % probes), and a
 confirmed loss sets it just under the window rule that explains every loss and every answered request (when one
 does), else cuts it x1.4 (AIMD's shape). Losses are noisy (a flaky proxy or two random drops look the same),
-so a first loss only counts once a second one at a similar count follows within an IP's life, and losses of IPs
-that still carry the old pace echo the last change. A loss at a pace IPs have lived whole lives at, twice, means
-the rule got stricter: learning starts again. docs/engine.md gives the reasons.
+so a first loss only counts once a second one follows within an IP's life (at a similar count, or over the same
+window: _same_window), and losses of IPs that still carry the old pace echo the last change. A loss at a pace IPs
+have lived whole lives at, twice, means the rule got stricter: learning starts again. docs/engine.md gives the
+reasons.
 Not thread-safe: ProxyManager calls it under its lock.
 """
 
@@ -297,7 +298,9 @@ class BanModel:
             self._life, self._life_fixed = max(ended - self.cfg.expiry_margin, self.cfg.ip_ttl / 4), True
             self._learn_safe(before)
             return self._keep(Ban(now, served, counts, "end of life"))
-        if not self._recent_doubt(now, early=False, served=served):
+        if not self._recent_doubt(now, early=False, served=served) and not self._same_window(
+            Ban(now, served, counts)
+        ):
             # One IP failing twice in a row may be a flaky proxy or two random drops; a ban that matters falls
             # on every IP at that pace: wait for a second one.
             return self._doubt(Ban(now, served, counts, "doubtful", spacing=self._spacing), before)
@@ -398,6 +401,20 @@ class BanModel:
         if not fits or fits[-1][1] == self.windows[-1]:
             return None
         return max(fits)
+
+    def _same_window(self, ban: Ban) -> bool:
+        """A loss in doubt and this one both held more in one window than any IP held answered, and the pace now
+        is faster than that window allows: one rule, the second loss. Their counts need not be alike: the IP lost
+        in slow start dies at a count grown over its life, the next at the overshooting pace after a fraction of
+        it (30/10 s: 107, then 30; waiting for a third loss at ~30 cost one more IP)."""
+        pending = any(
+            b.verdict == "doubtful" and b.served >= MIN_SERVED and ban.at - b.at < self._life
+            for b in self.observed
+        )
+        if ban.served < MIN_SERVED or not pending:
+            return False
+        fit = self._window_fit(ban)
+        return fit is not None and fit[0] > self._spacing
 
     def _decrease(self, age: float) -> float:
         """The cut for a ban at this age: DECREASE, deeper for an IP lost very young (a rule far stricter than the

@@ -219,6 +219,31 @@ def test_in_slow_start_an_ip_that_lived_a_whole_life_proves_no_pace():
     assert model.spacing(sent[-1]) > spacing and model.learned
 
 
+def test_in_slow_start_a_young_ip_lost_in_the_window_an_old_one_was_confirms_the_rule():
+    # An IP that lived through slow start is lost when the pace grows past 30 in 10 s, after ~100 requests; the
+    # next one, fresh at that pace, after 30. Their counts differ, their 10 s windows do not: one rule. Waiting
+    # for a loss at a count like the first cost a third IP, fresh at the same pace (bench w30-10s).
+    model, rule = BanModel(CFG, 0.0), window(30, 10)
+
+    def lost_from(start: float) -> list[float]:
+        sent, t = [], start
+        for _ in range(1000):  # bounded: slow start crosses the rule within ~70 s
+            if rule(sent, t):
+                return [*sent, t]
+            sent.append(t)
+            t += model.spacing(t)
+        raise AssertionError("never banned")
+
+    old = lost_from(0.0)
+    verdict = model.banned(old, len(old) - 1, old[-1], old[-1], vendor_expiry=True).verdict
+    assert verdict == "doubtful" and len(old) > 90
+    young = lost_from(old[-1])
+    overshoot = model.spacing(young[-1])
+    verdict = model.banned(young, len(young) - 1, young[-1] - young[0], young[-1], vendor_expiry=True).verdict
+    assert verdict == "window" and len(young) < 40
+    assert 10 / 30 < model.spacing(young[-1]) <= 1.15 * 10 / 30 and model.spacing(young[-1]) > overshoot
+
+
 def test_an_ip_lost_soon_after_a_cut_echoes_it_one_lost_later_blames_the_new_pace():
     model = BanModel(CFG, 0.0)
     old = model.spacing(30)

@@ -217,3 +217,35 @@ def test_slow_start_holds_few_ips_at_once(clock, vendor):
         pm.report_success(lease)
     assert not pm.model.learned
     assert most == SLOW_START_LEASES
+
+
+def requests_told_unharmed(pm: ProxyManager) -> list[list[float]]:
+    """The send times the model is told each IP retiring unharmed held (as Eastmoney saw them)."""
+    told: list[list[float]] = []
+    unharmed = pm.model.unharmed
+    pm.model.unharmed = lambda sent, age, now: (told.append(list(sent)), unharmed(sent, age, now))[1]
+    return told
+
+
+def test_a_flaky_ips_own_drops_are_not_counted_as_requests_eastmoney_saw(clock):
+    # A flaky proxy drops requests itself: they never reach Eastmoney. Counted, a flaky IP that sent 38 in 10 s,
+    # ~27 of them answered, "proved" 38 safe, which ruled the true window out: 30 in 10 s was read as a shorter
+    # window, paced faster than the rule, and two more IPs were lost (bench w30-10s, seed 5).
+    pm = manager(clock, FakeVendor(clock, zhima(30, clock)), Estimate(spacing=0.25, bans=1))
+    told = requests_told_unharmed(pm)
+    # Every third request of each IP fails (never three in a row: no IP is dropped, all retire at their end).
+    seen = serve(pm, clock, 100, lambda lease, age: lease.requests % 3 == 2)
+    retired = [lease for lease in seen.values() if lease.failed]
+    assert len(retired) >= 2 and not pm.model.observed
+    assert sorted(map(len, told)) == sorted(lease.successes for lease in retired)
+    assert all(lease.successes < 0.7 * len(lease.sent) for lease in retired)
+
+
+def test_a_good_ips_rare_failures_still_count_as_requests_eastmoney_saw(clock):
+    # One failure in twenty is no flaky proxy: it may have failed at Eastmoney, which counted it.
+    pm = manager(clock, FakeVendor(clock, zhima(30, clock)), Estimate(spacing=0.25, bans=1))
+    told = requests_told_unharmed(pm)
+    seen = serve(pm, clock, 100, lambda lease, age: lease.requests % 20 == 19)
+    retired = [lease for lease in seen.values() if lease.failed]
+    assert len(retired) >= 2
+    assert sorted(map(len, told)) == sorted(len(lease.sent) for lease in retired)

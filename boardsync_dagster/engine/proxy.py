@@ -404,7 +404,8 @@ class ProxyManager:
         self, lease: Lease, age: float, now: float, failed: bool = True, answered: float | None = None
     ) -> None:
         """The probe ended at this age: every live IP without a stated expiry lives as long as learned."""
-        self.model.life_ended(age, now, failed, answered)
+        seen, served = _seen(lease, final_streak=failed)
+        self.model.life_ended(age, now, failed, answered, sent=seen[:served] if failed else seen)
         self._life_probe = None
         life = self.model.life()
         for other in self._pool:

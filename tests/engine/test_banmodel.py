@@ -244,6 +244,45 @@ def test_in_slow_start_a_young_ip_lost_in_the_window_an_old_one_was_confirms_the
     assert 10 / 30 < model.spacing(young[-1]) <= 1.15 * 10 / 30 and model.spacing(young[-1]) > overshoot
 
 
+def lost_at(
+    model: BanModel, rule: Rule, start: float, pace: Callable[[float], float], most: int = 1000
+) -> str:
+    """An IP issued at `start`, each request `pace(t)` after the last, lost to `rule` (or after `most` requests,
+    a flaky proxy's streak): the model's verdict."""
+    sent, t = [], start
+    for _ in range(most):  # bounded by count
+        if rule(sent, t):
+            break
+        sent.append(t)
+        t += pace(t)
+    sent.append(t)
+    return model.banned(sent, len(sent) - 1, t - start, t, vendor_expiry=True).verdict
+
+
+def test_a_loss_no_window_explains_does_not_hide_the_rule_from_the_next():
+    # Slow start's IP is lost past 30 in 10 s; then one after 8 requests (a flaky proxy's streak: it held less in
+    # every window than IPs held answered); then a fresh one after 30. Left in the fit, the 8 ruled every window
+    # out, and the third loss went unconfirmed: one more IP lost (w30-10s-403, seed 4).
+    model, rule = BanModel(CFG, 0.0), window(30, 10)
+    assert lost_at(model, rule, 0.0, model.spacing) == "doubtful"
+    assert lost_at(model, rule, 70.0, model.spacing, most=8) == "doubtful"
+    assert lost_at(model, rule, 73.0, model.spacing) == "window"
+    assert 10 / 30 < model.spacing(90) <= 1.15 * 10 / 30
+
+
+def test_a_life_probes_answered_requests_are_safe_like_any_ips():
+    # Slow start's two IPs were life probes: what they held answered rules long windows out. Left out, a later fit
+    # took 32 s for the window where 10 s was, paced at 1.13 s where 0.33 s was allowed (27 IPs, w30-10s-403,
+    # seed 5).
+    model, rule = BanModel(CFG, 0.0), window(30, 10)
+    for start in (0.0, 2.0):  # 28 in any 10 s, ending at 60 s, answered to the last
+        sent = [start + i * 0.35 for i in range(171)]
+        model.life_ended(60.0, start + 60, answered=59.5, sent=sent)
+    assert lost_at(model, rule, 62.0, model.spacing) == "doubtful"
+    assert lost_at(model, rule, 64.0, model.spacing) == "window"
+    assert 10 <= model.window <= 11 and 10 / 30 < model.spacing(80) <= 1.15 * 10 / 30
+
+
 def test_an_ip_lost_soon_after_a_cut_echoes_it_one_lost_later_blames_the_new_pace():
     model = BanModel(CFG, 0.0)
     old = model.spacing(30)

@@ -428,10 +428,15 @@ class BanModel:
         )
 
     def _same_window(self, ban: Ban) -> bool:
-        """A loss in doubt and this one both held more in one window than any IP held answered, and the pace now
-        is faster than that window allows: one rule, the second loss. Their counts need not be alike: the IP lost
-        in slow start dies at a count grown over its life, the next at the overshooting pace after a fraction of
-        it (30/10 s: 107, then 30; waiting for a third loss at ~30 cost one more IP)."""
+        """In slow start, a loss in doubt and this one both held more in one window than any IP held answered, and
+        the pace now is faster than that window allows: one rule, the second loss. Their counts need not be alike:
+        the IP lost in slow start dies at a count grown over its life, the next at the overshooting pace after a
+        fraction of it (30/10 s: 107, then 30; waiting for a third loss at ~30 cost one more IP). Not once a pace
+        is learned: IPs then run at one pace and a real rule loses them at alike counts, while every IP holds what
+        any lost one held, so a window just slower than the pace fits any two losses, noise too (two day-2 runs of
+        a matrix cut their learned pace x1.4 with no ban by the simulator's count)."""
+        if self._ceiling:
+            return False
         pending = any(
             b.verdict == "doubtful" and b.served >= MIN_SERVED and ban.at - b.at < self._life
             for b in self.observed

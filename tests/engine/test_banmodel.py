@@ -270,6 +270,21 @@ def test_a_loss_no_window_explains_does_not_hide_the_rule_from_the_next():
     assert 10 / 30 < model.spacing(90) <= 1.15 * 10 / 30
 
 
+def test_at_a_learned_pace_two_noise_losses_at_unlike_counts_cut_nothing():
+    # Day 2 starts at yesterday's pace; IPs have served at it (none yet a whole life). Two IPs then fail streaks
+    # after 13 and after 40 requests (flaky proxies, drops): at one pace every IP holds what they held, so a window
+    # just slower than the pace fits both, and read as one rule they cut the pace with no ban at all (two day-2 runs
+    # of the round-six matrix, before this). Counts this unlike are noise.
+    learned = Estimate(spacing=1.2, window=10.0, window_limit=9, bans=1)
+    model = BanModel(CFG, 0.0, learned)
+    for start in (0.0, 2.0, 4.0):
+        model.unharmed([start + i * 1.2 for i in range(25)], 30.0, start + 30)
+    steady = lambda t: model.spacing(t)  # noqa: E731
+    assert lost_at(model, window(1000, 10), 70.0, steady, most=13) == "doubtful"
+    assert lost_at(model, window(1000, 10), 75.0, steady, most=40) == "doubtful"
+    assert model.spacing(130) == pytest.approx(1.2)
+
+
 def test_a_life_probes_answered_requests_are_safe_like_any_ips():
     # Slow start's two IPs were life probes: what they held answered rules long windows out. Left out, a later fit
     # took 32 s for the window where 10 s was, paced at 1.13 s where 0.33 s was allowed (27 IPs, w30-10s-403,

@@ -228,9 +228,9 @@ def requests_told_unharmed(pm: ProxyManager) -> list[list[float]]:
 
 
 def test_a_flaky_ips_own_drops_are_not_counted_as_requests_eastmoney_saw(clock):
-    # A flaky proxy drops requests itself: they never reach Eastmoney. Counted, a flaky IP that sent 38 in 10 s,
+    # A flaky proxy drops requests itself: they never reach Eastmoney. Counted, a flaky IP that sent ~38 in 10 s,
     # ~27 of them answered, "proved" 38 safe, which ruled the true window out: 30 in 10 s was read as a shorter
-    # window, paced faster than the rule, and two more IPs were lost (bench w30-10s, seed 5).
+    # window, paced faster than the rule, and one more IP was lost (bench w30-10s, seed 5).
     pm = manager(clock, FakeVendor(clock, zhima(30, clock)), Estimate(spacing=0.25, bans=1))
     told = requests_told_unharmed(pm)
     # Every third request of each IP fails (never three in a row: no IP is dropped, all retire at their end).

@@ -9,9 +9,9 @@ The pace grows while no IP is lost (slow start, x1.25 each pace_grow_every; afte
 confirmed loss sets it just under the window rule that explains every loss and every answered request (when one
 does), else cuts it x1.4 (AIMD's shape). Losses are noisy (a flaky proxy or two random drops look the same),
 so a first loss only counts once a second one follows within an IP's life (at a similar count, or over the same
-window: _same_window), and losses of IPs that still carry the old pace echo the last change. A loss at a pace IPs
-have lived whole lives at, twice, means the rule got stricter: learning starts again. docs/engine.md gives the
-reasons.
+window: _same_window); in slow start the pace is held one cut slower meanwhile (_hold), and losses of IPs
+that still carry the old pace echo the last change. A loss at a pace IPs have lived whole lives at, twice, means
+the rule got stricter: learning starts again. docs/engine.md gives the reasons.
 Not thread-safe: ProxyManager calls it under its lock.
 """
 
@@ -145,6 +145,11 @@ class BanModel:
         )  # a cap carried over from an earlier run was confirmed there
         self._probed_at = -math.inf  # when the pace last went past the pace the last ban implied
         self._bans_seen: list[Ban] = []
+        # In slow start, the pace a first loss in doubt implies (spacing, window, limit; no window: a cut): held
+        # while it is judged, taken as learned if no IP is lost at it for an IP's life (see _hold); and since when.
+        self._held: tuple[float, float | None, int | None] | None = None
+        self._held_at = -math.inf
+        self._held_from = 0.0  # the pace before the hold, that the first loss ran at
         self.observed: list[Ban] = []
         self.history: list[tuple[float, float, int | None]] = [(now, self._spacing, self.cap)]
 
@@ -163,6 +168,14 @@ class BanModel:
                 for b in self.observed[-8:]
             ):
                 continue  # a serving IP was lost: no growth until it is judged (within an IP's life)
+            if self._held is not None:
+                # A whole life at the held pace and no IP lost, where the faster pace before it lost one: learned.
+                held, self._held = self._held, None
+                self.window = round(held[1], 2) if held[1] is not None else None
+                self.window_limit = held[2]
+                self.bans += 1
+                self._adjust(self._spacing, self._since)
+                return self.spacing(now)
             faster = self._spacing / factor
             if self._ceiling and now - self._adjusted_at < PATIENCE * cfg.pace_reprobe_after:
                 # Past the pace a ban implied (is the rule looser now?) only after a long quiet time.
@@ -177,6 +190,11 @@ class BanModel:
     def learned(self) -> bool:
         """True once a ban (this run or an earlier one) has set the pace: slow start is over."""
         return self._ceiling
+
+    @property
+    def holding(self) -> bool:
+        """True while slow start holds the pace a first loss implies (see _hold)."""
+        return self._held is not None
 
     def cap_limit(self) -> int | None:
         """Requests an IP may be sent in total before it is retired (None: no total limit confirmed)."""
@@ -311,11 +329,15 @@ class BanModel:
             self._learn_safe(before)
             return self._keep(Ban(now, served, counts, "end of life"))
         if not self._recent_doubt(now, early=False, served=served) and not self._same_window(
-            Ban(now, served, counts)
+            Ban(now, served, counts), self._lost_pace(now, age)
         ):
             # One IP failing twice in a row may be a flaky proxy or two random drops; a ban that matters falls
             # on every IP at that pace: wait for a second one.
-            return self._doubt(Ban(now, served, counts, "doubtful", spacing=self._spacing), before)
+            return self._doubt(Ban(now, served, counts, "doubtful", spacing=self._spacing), before, age)
+        lost_pace = self._lost_pace(now, age)
+        held, self._held = self._held, None
+        # Lost after running at a held pace only (fetched since): the held pace is to blame, not the one before it.
+        from_held = held is not None and now - age >= self._held_at
         # IPs live at the last change still carry requests sent at the old pace: their bans echo that change.
         # One issued since then ran at the new pace only: its ban is news.
         # Since the manager re-times a live IP's requests to a new pace (next_even_slot), only an IP lost
@@ -360,9 +382,10 @@ class BanModel:
                 for b in self.observed
                 if b.verdict == "doubtful" and now - b.at < self._life and b.at > self._adjusted_at
             ]
-            cut = min([self._spacing, *first]) * self._decrease(age)
+            # Lost at a held pace: that pace is too fast too, cut from it (not from the faster one it replaced).
+            cut = (self._spacing if from_held else min([self._spacing, *first])) * self._decrease(age)
             fit = None if verdict == "cap" else self._window_fit(Ban(now, served, counts))
-            if fit is not None and fit[0] <= self._spacing:
+            if fit is not None and fit[0] <= lost_pace:
                 # Faster than the pace an IP was just lost at: what was seen is not one window rule.
                 fit = None
             self._adjust(fit[0] if fit else cut, now)
@@ -427,14 +450,18 @@ class BanModel:
             for w, n in ban.counts.items()
         )
 
-    def _same_window(self, ban: Ban) -> bool:
+    def _lost_pace(self, now: float, age: float) -> float:
+        """The pace an IP lost now at this age ran at: the pace before a hold if it was fetched before it."""
+        return self._held_from if self._held is not None and now - age < self._held_at else self._spacing
+
+    def _same_window(self, ban: Ban, lost_pace: float) -> bool:
         """In slow start, a loss in doubt and this one both held more in one window than any IP held answered, and
-        the pace now is faster than that window allows: one rule, the second loss. Their counts need not be alike:
-        the IP lost in slow start dies at a count grown over its life, the next at the overshooting pace after a
-        fraction of it (30/10 s: 107, then 30; waiting for a third loss at ~30 cost one more IP). Not once a pace
-        is learned: IPs then run at one pace and a real rule loses them at alike counts, while every IP holds what
-        any lost one held, so a window just slower than the pace fits any two losses, noise too (two day-2 runs of
-        a matrix cut their learned pace x1.4 with no ban by the simulator's count)."""
+        the pace this IP was lost at is faster than that window allows: one rule, the second loss. Their counts
+        need not be alike: the IP lost in slow start dies at a count grown over its life, another at the
+        overshooting pace after a fraction of it (30/10 s: 107, then 30; waiting for a third loss at ~30 cost one
+        more IP). Not once a pace is learned: IPs then run at one pace and a real rule loses them at alike counts,
+        while every IP holds what any lost one held, so a window just slower than the pace fits any two losses,
+        noise too (two day-2 runs of a matrix cut their learned pace x1.4 with no ban by the simulator's count)."""
         if self._ceiling:
             return False
         pending = any(
@@ -444,7 +471,7 @@ class BanModel:
         if ban.served < MIN_SERVED or not pending:
             return False
         fit = self._window_fit(ban)
-        return fit is not None and fit[0] > self._spacing
+        return fit is not None and fit[0] > lost_pace
 
     def _decrease(self, age: float) -> float:
         """The cut for a ban at this age: DECREASE, deeper for an IP lost very young (a rule far stricter than the
@@ -462,9 +489,29 @@ class BanModel:
             for b in self.observed
         )
 
-    def _doubt(self, ban: Ban, before: list[float]) -> Ban:
+    def _doubt(self, ban: Ban, before: list[float], age: float | None = None) -> Ban:
+        if age is not None:
+            self._hold(ban, age)
         self._learn_safe(before)
         return self._keep(ban)
+
+    def _hold(self, ban: Ban, age: float) -> None:
+        """In slow start, a first loss in doubt that a window explains (it held more there than any IP answered):
+        hold the pace slower by the cut a confirmation would make while it is judged. Left at the pace that lost
+        it, the IP fetched to replace it was lost too, ~30 requests in (30/10 s: that second loss confirmed the
+        first, and only then was the pace set). Held, a second loss still confirms the rule (and cuts from the
+        held pace if the IP ran at it only); none for an IP's life, and the held pace is learned (the faster one
+        lost an IP, this one none). A loss that was a proxy's noise costs a pace one cut slower until re-probing
+        lifts it."""
+        if self._ceiling or ban.served < MIN_SERVED or self._held is not None or not self._explainable(ban):
+            return
+        # The cut a confirmation would make; a window fit from this one loss only where it is gentler: alone, one
+        # loss rarely bounds the window (3 runs in 4 on 30/10 s fit none) and once read 0.60 s for 0.33 s.
+        cut = self._spacing * self._decrease(age)
+        fit = self._window_fit(ban)
+        held = fit if fit is not None and self._spacing < fit[0] < cut else (cut, None, None)
+        self._held, self._held_at, self._held_from = held, ban.at, self._spacing
+        self._set(held[0], ban.at)
 
     # --- inside ------------------------------------------------------------------------------------------------
 
@@ -514,8 +561,9 @@ def leases_wanted(model: BanModel, now: float, backlog: int) -> int:
     """
     spacing = model.spacing(now)
     want = math.ceil(spacing / model.cfg.pace_target_interval - 1e-9)
-    if not model.learned:
-        # Slow start overshoots the rule once by design: the IPs live at that moment are lost to it, so few.
+    if not model.learned and not model.holding:
+        # Slow start overshoots the rule once by design: the IPs live at that moment are lost to it, so few. A held
+        # pace follows a loss a window explains: kept to two leases while it was judged, w60-30s ran 18 % slower.
         want = min(want, SLOW_START_LEASES)
     # Near the end: no more IPs than two per whole life of work waiting (an IP fetched for the last few requests
     # is paid for in full; one per life would leave the tail too slow).

@@ -313,13 +313,15 @@ class BanModel:
         now: float,
         vendor_expiry: bool,
         failed_age: float | None = None,
+        flaky: bool = False,
     ) -> Ban:
         """An IP that served `served` requests failed every request since (sent: every request it was sent).
 
         age: its age now, at which the ban is weighed (at its first failing send an IP lost at its third request
         is younger than the shortest window, and no window explains any such loss); failed_age: when its first
-        failing request went out (a life ends there, not when the failures confirming it came back). Returns the
-        verdict, also kept in `observed`."""
+        failing request went out (a life ends there, not when the failures confirming it came back); flaky: it
+        failed now and then before (a flaky proxy, weighed in slow start all the same): in doubt, it holds no pace
+        (_hold). Returns the verdict, also kept in `observed`."""
         before, failing = sent[:served], sent[: served + 1]
         counts = window_counts(failing, self.windows) if failing else {}
         if not vendor_expiry and not self._life_fixed and age > self._proven_age and age >= 0.9 * self._life:
@@ -333,7 +335,9 @@ class BanModel:
         ):
             # One IP failing twice in a row may be a flaky proxy or two random drops; a ban that matters falls
             # on every IP at that pace: wait for a second one.
-            return self._doubt(Ban(now, served, counts, "doubtful", spacing=self._spacing), before, age)
+            return self._doubt(
+                Ban(now, served, counts, "doubtful", spacing=self._spacing), before, None if flaky else age
+            )
         lost_pace = self._lost_pace(now, age)
         held, self._held = self._held, None
         # Lost after running at a held pace only (fetched since): the held pace is to blame, not the one before it.

@@ -499,7 +499,9 @@ class ProxyManager:
             # unseen, and overshoots the rule a step further. The model's pair rule keeps one streak from a cut.
             return
         seen, served = _seen(lease, final_streak=True)
-        self.model.banned(seen, served, now - lease.issued_at, now, lease.vendor_expiry, failed_age)
+        self.model.banned(
+            seen, served, now - lease.issued_at, now, lease.vendor_expiry, failed_age, _flaky(lease)
+        )
 
     def mark_failed(self, lease: Lease) -> None:
         """Invalidate exactly this IP, now: it is never handed out again. Idempotent; never calls the vendor."""

@@ -418,3 +418,20 @@ def test_the_estimate_round_trips_and_a_run_starts_from_it():
 
 def test_window_counts():
     assert window_counts([0, 1, 2, 10, 10.5], [1.0, 5.0, 20.0]) == {1.0: 2, 5.0: 3, 20.0: 5}
+
+
+def test_a_flaky_ips_loss_in_slow_start_holds_no_pace():
+    # A flaky proxy's final streak in slow start is still weighed (a real ban on a flaky IP would otherwise go
+    # unseen), but it holds nothing: held, a noise loss would cost a pace one cut slower for the rest of the run.
+    for flaky in (True, False):  # the control: the same loss on a clean IP holds the pace
+        model, rule = BanModel(CFG, 0.0), window(30, 10)
+        sent, t = [], 0.0
+        for _ in range(1000):  # bounded: slow start crosses the rule within ~70 s
+            if rule(sent, t):
+                break
+            sent.append(t)
+            t += model.spacing(t)
+        before = model.spacing(t)
+        verdict = model.banned([*sent, t], len(sent), t, t, vendor_expiry=True, flaky=flaky).verdict
+        assert verdict == "doubtful" and model.holding is not flaky
+        assert (model.spacing(t + 1) == before) is flaky

@@ -249,3 +249,21 @@ def test_a_good_ips_rare_failures_still_count_as_requests_eastmoney_saw(clock):
     retired = [lease for lease in seen.values() if lease.failed]
     assert len(retired) >= 2
     assert sorted(map(len, told)) == sorted(len(lease.sent) for lease in retired)
+
+
+@pytest.mark.parametrize("flaky", [True, False])
+def test_in_slow_start_a_flaky_ips_loss_holds_no_pace_a_clean_ips_does(clock, flaky):
+    # Slow start (no estimate). The first IP fails for good after 20 requests; before that, a flaky one failed every
+    # fourth request (a clean one never). Both losses are weighed; only the clean one holds the pace one cut slower.
+    pm = manager(clock, FakeVendor(clock, zhima(300, clock)))
+    first: list[int] = []
+
+    def fails(lease: Lease, age: float) -> bool:
+        first[:] = first or [lease.id]
+        if lease.id != first[0]:
+            return False
+        return lease.requests > 20 or (flaky and lease.requests % 4 == 3)
+
+    serve(pm, clock, 60, fails)
+    assert [b.verdict for b in pm.model.observed] == ["doubtful"] and not pm.model.learned
+    assert pm.model.holding is not flaky

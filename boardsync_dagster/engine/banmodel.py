@@ -330,18 +330,20 @@ class BanModel:
             self._life, self._life_fixed = max(ended - self.cfg.expiry_margin, self.cfg.ip_ttl / 4), True
             self._learn_safe(before)
             return self._keep(Ban(now, served, counts, "end of life"))
+        # Fetched before a hold, it ran at the pace before it (the one slow start lost an IP at); fetched since, at
+        # the held pace only: then the held pace is to blame.
+        before_hold = self._held is not None and now - age < self._held_at
+        lost_pace = self._held_from if before_hold else self._spacing
         if not self._recent_doubt(now, early=False, served=served) and not self._same_window(
-            Ban(now, served, counts), self._lost_pace(now, age)
+            Ban(now, served, counts), lost_pace
         ):
             # One IP failing twice in a row may be a flaky proxy or two random drops; a ban that matters falls
             # on every IP at that pace: wait for a second one.
             return self._doubt(
                 Ban(now, served, counts, "doubtful", spacing=self._spacing), before, None if flaky else age
             )
-        lost_pace = self._lost_pace(now, age)
-        held, self._held = self._held, None
-        # Lost after running at a held pace only (fetched since): the held pace is to blame, not the one before it.
-        from_held = held is not None and now - age >= self._held_at
+        from_held = self._held is not None and not before_hold
+        self._held = None
         # IPs live at the last change still carry requests sent at the old pace: their bans echo that change.
         # One issued since then ran at the new pace only: its ban is news.
         # Since the manager re-times a live IP's requests to a new pace (next_even_slot), only an IP lost
@@ -453,10 +455,6 @@ class BanModel:
             n - 1 >= 2 and self._safe[w] <= n - 1 + math.ceil(COUNT_NOISE * (n - 1))
             for w, n in ban.counts.items()
         )
-
-    def _lost_pace(self, now: float, age: float) -> float:
-        """The pace an IP lost now at this age ran at: the pace before a hold if it was fetched before it."""
-        return self._held_from if self._held is not None and now - age < self._held_at else self._spacing
 
     def _same_window(self, ban: Ban, lost_pace: float) -> bool:
         """In slow start, a loss in doubt and this one both held more in one window than any IP held answered, and

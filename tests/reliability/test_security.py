@@ -4,9 +4,10 @@ Whole syncs run with recognisable secrets (vendor key, proxy user, a password ho
 sync` processes recording into one DAGSTER_HOME (vendor mode with dbt, a fixed proxy given as
 `user:password@host:port`, a fixed proxy URL it cannot read), then an in-process run into the same instance with
 a wrong password (so the error paths speak too). Every output is searched for every form of every secret, whole
-and in part (any 4-character piece, the URL-quoted password, the Basic-auth header): stdout, stderr, the Dagster
-event log and run storage (every event serialised, run config, tags), the DuckDB file (bytes and every value),
-every file written under DAGSTER_HOME (compute logs, instance storage), and what dbt wrote to target/ and logs/.
+and in part (any 4-character piece with a letter in it, the URL-quoted password, the Basic-auth header): stdout,
+stderr, the Dagster event log and run storage (every event serialised, run config, tags), the DuckDB file (bytes
+and every value), every file written under DAGSTER_HOME (compute logs, instance storage), and what dbt wrote to
+target/ and logs/.
 """
 
 from __future__ import annotations
@@ -47,12 +48,16 @@ PIECE = 4
 
 
 def secret_forms() -> set[str]:
-    """Every secret whole and quoted, every 4-character piece of each, and the Proxy-Authorization value."""
+    """Every secret whole and quoted, every 4-character piece of each with a letter in it, and the
+    Proxy-Authorization value. The quoted password has two pieces of digits and '%' only ('7%40', '9%25'): in a
+    SQLite file a record's header bytes for two text columns of lengths 12 and 22 read '9%', and a run id after
+    them beginning '25' made '9%25' (CI, a run failed by a 407: one run id in 256). Every other piece of the
+    quoted form still finds it."""
     wholes = {*SECRETS, quote(AWKWARD, safe=""), base64.b64encode(f"{USER}:{AWKWARD}".encode()).decode()}
     pieces = {
         w[i : i + PIECE] for w in SECRETS + (quote(AWKWARD, safe=""),) for i in range(len(w) - PIECE + 1)
     }
-    return wholes | pieces
+    return wholes | {p for p in pieces if any(c.isalpha() for c in p)}
 
 
 FORMS = secret_forms()

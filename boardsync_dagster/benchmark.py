@@ -35,6 +35,9 @@ class BenchSpec:
     same_seed: bool = False  # every repeat uses seed itself
     vendor: Vendor = field(default_factory=Vendor)
     ban_rule: str | None = None  # a name of ban_rules.RULES or a spec string in place of the profile's rule
+    # The simulator in a process of its own, as Eastmoney is not on the engine's CPU (simulator/remote.py);
+    # False: in the engine's process, as the tests run it.
+    sim_process: bool = True
 
     def seeds(self) -> list[int]:
         return [self.seed if self.same_seed else self.seed + i for i in range(self.repeat)]
@@ -74,12 +77,13 @@ def run_repeat(spec: BenchSpec, seed: int, algorithm: str = "ours", ban_start: d
     from boardsync_dagster.engine.config import SyncConfig
     from boardsync_dagster.engine.eastmoney import EastmoneyClient
     from boardsync_dagster.simulator import Simulator
+    from boardsync_dagster.simulator.remote import RemoteSimulator
 
     # The seed's parameters (SyncConfig's defaults), our overrides, then every duration scaled like the simulator.
     plain = SyncConfig(workers=spec.workers, rng_seed=seed, max_ips=spec.vendor.quota)
     config = plain.scaled(spec.scale).validate()
     rss_before = _rss_kib()
-    sim = Simulator(
+    sim_kwargs = dict(
         profile=spec.profile,
         scale=spec.scale,
         rng_seed=seed,
@@ -90,6 +94,7 @@ def run_repeat(spec: BenchSpec, seed: int, algorithm: str = "ours", ban_start: d
         ip_ttl=spec.vendor.ip_life,
         ban_rule=spec.ban_rule,
     )
+    sim = RemoteSimulator(**sim_kwargs) if spec.sim_process else Simulator(**sim_kwargs)
     with sim:
         client = _TimedClient(EastmoneyClient(sim.eastmoney_url, config.timeout, config.page_size))
         done: dict = {}
@@ -101,8 +106,7 @@ def run_repeat(spec: BenchSpec, seed: int, algorithm: str = "ours", ban_start: d
                 spec, config, sim.vendor_url, client, done, ban_start
             )
         elapsed = time.monotonic() - started
-        truth = sim.truth()
-        stats = sim.stats()
+        truth, stats = sim.observe()
     figures = _figures(listed, members, done, truth, stats, dead_on_arrival)
     figures["algorithm"] = algorithm
     if algorithm != "seed":

@@ -171,6 +171,10 @@ class Simulator:
 
     # -- observation
 
+    def observe(self) -> tuple[dict, dict]:
+        """truth() and stats() together, as RemoteSimulator answers them."""
+        return self.truth(), self.stats()
+
     def stats(self) -> dict:
         counters = self._runtime.stats.snapshot()
         replies = counters.get("replies", {})

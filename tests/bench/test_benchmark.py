@@ -146,3 +146,21 @@ def test_figures_class_each_board_exact_wrong_or_missing():
     }
     assert figures["missing_reasons"] == {"BK0003": "unfinished: stop"} and figures["unexplained"] == 0
     assert figures["requests"] == 5 and figures["ips"] == 3
+
+
+def test_the_simulator_in_its_own_process_answers_as_in_process_and_says_what_was_wrong():
+    from boardsync_dagster.simulator import Simulator
+    from boardsync_dagster.simulator.remote import RemoteSimulator
+
+    args = dict(profile="calm", scale=0.05, rng_seed=3, boards_scale=0.1)
+    with RemoteSimulator(**args) as remote, Simulator(**args) as local:
+        assert remote.profile == local.profile
+        (truth, stats), (local_truth, _) = remote.observe(), local.observe()
+        assert truth == local_truth and stats["requests"] == 0
+        assert remote.eastmoney_url.startswith("http://127.")
+    # Bad arguments: the child's own one-line reason, not a dead pipe.
+    with (
+        pytest.raises(ValueError, match="ban duration"),
+        RemoteSimulator(profile="calm", ban_rule="30/10s,ban=30s"),
+    ):
+        pass

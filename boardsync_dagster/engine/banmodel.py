@@ -128,7 +128,8 @@ class BanModel:
         # Ages at which life probes failed in slow start (a ban, or the end: see life_ended).
         self._life_ends: list[float] = []
         self._cap_probed = False  # one IP of this run went past the confirmed cap (see cap_probe_wanted)
-        self._proven_age = 0.0  # the oldest an IP has been seen serving
+        self._proven_age = 0.0  # the oldest an IP has been seen serving, at its end
+        self._served_age = 0.0  # the oldest an IP has been seen serving, live (served)
         self._safe: dict[float, int] = dict.fromkeys(
             windows, 0
         )  # most requests any unharmed IP held per window
@@ -286,6 +287,11 @@ class BanModel:
 
     # --- what the manager tells --------------------------------------------------------------------------------
 
+    def served(self, age: float) -> None:
+        """An IP of this age answered a request: no IP of the vendor's ends younger than that (see banned)."""
+        if age > self._served_age:
+            self._served_age = age
+
     def unharmed(self, sent: list[float], age: float, now: float) -> None:
         """An IP retired without a ban after these requests: every window it held is safe."""
         self._learn_safe(sent)
@@ -324,9 +330,18 @@ class BanModel:
         (_hold). Returns the verdict, also kept in `observed`."""
         before, failing = sent[:served], sent[: served + 1]
         counts = window_counts(failing, self.windows) if failing else {}
-        if not vendor_expiry and not self._life_fixed and age > self._proven_age and age >= 0.9 * self._life:
-            # Older than any IP seen serving, past the life assumed before the last growth: the IP ended.
-            ended = age if failed_age is None else failed_age
+        ended = age if failed_age is None else failed_age
+        if (
+            not vendor_expiry
+            and not self._life_fixed
+            and age > self._proven_age
+            and age >= 0.9 * self._life
+            and self._served_age <= ended + self._age_noise(ended)
+        ):
+            # Older than any IP seen serving, past the life assumed before the last growth: the IP ended. Not when
+            # an IP clearly older answered (a life probe, issued earlier and still serving): then the vendor's IPs
+            # live longer, and this one was banned. Read as its end, slow start's first ban went unseen, the pace
+            # grew on, and the next two IPs were lost at it (w30-10s seed 0: a ban at 54 s beside a probe at 60 s).
             self._life, self._life_fixed = max(ended - self.cfg.expiry_margin, self.cfg.ip_ttl / 4), True
             self._learn_safe(before)
             return self._keep(Ban(now, served, counts, "end of life"))

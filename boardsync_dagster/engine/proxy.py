@@ -437,6 +437,8 @@ class ProxyManager:
             lease.requests += 1
             lease.successes += 1
             lease.consecutive_failures = 0
+            if self.paced:
+                self.model.served(self.clock.monotonic() - lease.issued_at)
 
     def report_failure(self, lease: Lease, auth_refused: bool = False) -> bool:
         """An IP-blamed failure. Returns True when the lease is now dropped.

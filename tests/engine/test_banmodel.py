@@ -394,6 +394,24 @@ def test_the_end_of_an_ips_life_is_not_a_ban():
     assert model.life() == pytest.approx(58.5 - CFG.expiry_margin)
 
 
+def test_an_ip_lost_while_an_older_one_still_serves_was_not_at_its_end():
+    # The same loss as above, but an IP issued earlier (the life probe) answered at 64 s: the vendor's IPs live
+    # at least that long, so this one was banned. Read as its end, slow start's first ban went unseen.
+    model = BanModel(CFG, 0.0)
+    sent = [i * 2.0 for i in range(30)]
+    model.unharmed(sent[:20], CFG.ip_ttl, CFG.ip_ttl)
+    life = model.life()
+    model.served(64.0)
+    ban = model.banned(sent, 29, 58.5, 58.5, vendor_expiry=False)
+    assert not ban.verdict.startswith("end of life")
+    assert model.life() == pytest.approx(life)
+    # Within the ages' noise of each other, two IPs' ends are one end: still its end.
+    model = BanModel(CFG, 0.0)
+    model.unharmed(sent[:20], CFG.ip_ttl, CFG.ip_ttl)
+    model.served(59.0)
+    assert model.banned(sent, 29, 58.5, 58.5, vendor_expiry=False).verdict == "end of life"
+
+
 def test_a_life_probe_that_ended_while_it_sat_idle_does_not_fix_the_life():
     # After a cut an IP waits for its burst to age (next_even_slot): this probe was answered at 51 s, sent nothing
     # until 87 s, and that request failed. It ended somewhere between. Fixed at 87 s, a 60 s life was read as 85 s

@@ -120,6 +120,8 @@ def run_repeat(spec: BenchSpec, seed: int, algorithm: str = "ours", ban_start: d
     )
     figures["seed"] = seed
     figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The simulator's own process (its data set, servers, proxy threads), ended by now: not the engine's memory.
+    figures["sim_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     figures["rss_before_mib"] = rss_before / 1024
     bound = lower_bound(
         [len(m) for _, m in truth.values()],

@@ -84,9 +84,14 @@ def render(result: dict) -> str:
             _ratio(med["minutes_less_overhead"], bound["minutes"]),
         ),
         (
-            "peak memory (repeat process RSS, sim included)",
+            "peak memory (engine's process RSS; the simulator's own process)",
             "-",
-            f"{med['peak_rss_mib']:.0f} MiB (+{med['peak_rss_mib'] - med['rss_before_mib']:.0f} after imports)",
+            f"{med['peak_rss_mib']:.0f} MiB (+{med['peak_rss_mib'] - med['rss_before_mib']:.0f} after imports)"
+            + (
+                f"; simulator {med['sim_peak_rss_mib']:.0f} MiB"
+                if med.get("sim_peak_rss_mib")
+                else ", sim included"
+            ),
             "",
             "",
         ),

@@ -106,6 +106,8 @@ def run_repeat(spec: BenchSpec, seed: int, algorithm: str = "ours", ban_start: d
                 spec, config, sim.vendor_url, client, done, ban_start
             )
         elapsed = time.monotonic() - started
+        # The run's own peak, before the truth is read back for the check (a copy of the data set, the bench's).
+        run_peak = _rss_kib("VmHWM")
         truth, stats = sim.observe()
     figures = _figures(listed, members, done, truth, stats, dead_on_arrival)
     figures["algorithm"] = algorithm
@@ -123,6 +125,7 @@ def run_repeat(spec: BenchSpec, seed: int, algorithm: str = "ours", ban_start: d
     # The simulator's own process (its data set, servers, proxy threads), ended by now: not the engine's memory.
     figures["sim_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     figures["rss_before_mib"] = rss_before / 1024
+    figures["run_peak_rss_mib"] = run_peak / 1024
     bound = lower_bound(
         [len(m) for _, m in truth.values()],
         [sum(1 for b, _ in truth.values() if b.kind == kind) for kind in ("industry", "concept")],
@@ -246,10 +249,11 @@ def _reason(code: str, listed, members) -> str:
     return ""
 
 
-def _rss_kib() -> int:
+def _rss_kib(field: str = "VmRSS") -> int:
+    """This process's resident set now (VmRSS) or its peak so far (VmHWM), in KiB."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 

@@ -84,14 +84,9 @@ def render(result: dict) -> str:
             _ratio(med["minutes_less_overhead"], bound["minutes"]),
         ),
         (
-            "peak memory (engine's process RSS; the simulator's own process)",
+            "peak memory (RSS: the run; with the truth read back to check it; the simulator's process)",
             "-",
-            f"{med['peak_rss_mib']:.0f} MiB (+{med['peak_rss_mib'] - med['rss_before_mib']:.0f} after imports)"
-            + (
-                f"; simulator {med['sim_peak_rss_mib']:.0f} MiB"
-                if med.get("sim_peak_rss_mib")
-                else ", sim included"
-            ),
+            _memory(med),
             "",
             "",
         ),
@@ -210,3 +205,12 @@ def _ratio(ours: float, bound: float) -> str:
 def _classes(counts: dict) -> str:
     shown = {k: v for k, v in counts.items() if v}
     return ", ".join(f"{k} {_n(v)}" for k, v in sorted(shown.items(), key=lambda kv: -kv[1])) or "none"
+
+
+def _memory(med: dict) -> str:
+    """The run's own peak (the engine and its results), the repeat process's peak once the truth is read back for
+    the check, and the simulator's process (0 when the simulator ran in the repeat's process, before round nine)."""
+    run = med.get("run_peak_rss_mib") or med["peak_rss_mib"]
+    text = f"{run:.0f} MiB (+{run - med['rss_before_mib']:.0f} after imports); {med['peak_rss_mib']:.0f} MiB"
+    sim = med.get("sim_peak_rss_mib")
+    return text + (f"; simulator {sim:.0f} MiB" if sim else " (simulator included)")

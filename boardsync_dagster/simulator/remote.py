@@ -1,10 +1,10 @@
 """The Simulator in a process of its own, for the benchmark.
 
 Eastmoney and the proxy vendor do not share the engine's CPU; a simulator in the engine's process does, behind the
-same GIL as the six workers. At the benchmark's small time scales that sharing makes requests leave later than the
-engine scheduled them, and an IP's scaled life then carries fewer of them: an IP count that measures the machine,
-not the engine (docs/benchmark.md, round nine). Here the servers run in a spawned child and talk to the engine over
-loopback only; truth() and stats() come back over a pipe when the run is done.
+same GIL as the six workers, and at the benchmark's small time scales a request that leaves late carries less of an
+IP's scaled life (docs/benchmark.md, rounds eight and nine: measured, the move apart changed the IP count by less
+than identical runs vary; it is kept as the faithful layout). Here the servers run in a child interpreter and talk
+to the engine over loopback only; truth() and stats() come back over the child's stdout when the run is done.
 """
 
 from __future__ import annotations
